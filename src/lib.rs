@@ -1,1 +1,5 @@
-//! ansel
+//! ansel: a learned image codec.
+#![warn(missing_docs)]
+
+pub mod model;
+pub mod train;

@@ -1,0 +1,75 @@
+//! Generalized divisive normalization (Ballé et al. 2016), the non-linearity of the transforms.
+//!
+//! `y_i = x_i / sqrt(β_i + Σ_j γ_ij · x_j²)` (GDN) or `x_i · sqrt(…)` (inverse GDN, used in the
+//! synthesis transform). β and γ must stay non-negative; like CompressAI we store a
+//! reparametrised value `p` with `value = max(p, bound)² − pedestal`, which keeps gradients
+//! well-scaled near zero.
+
+use burn::module::Param;
+use burn::prelude::*;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+
+/// Small offset that keeps the square-root reparametrisation away from zero.
+const PEDESTAL: f64 = 1.0 / ((1u64 << 36) as f64); // (2^-18)^2
+/// Lower bound of β (as in CompressAI), so the denominator never reaches zero.
+const BETA_MIN: f64 = 1e-6;
+/// Initial value of the diagonal of γ.
+const GAMMA_INIT: f64 = 0.1;
+
+/// GDN or inverse GDN over `channels` channels.
+#[derive(Module, Debug)]
+pub struct Gdn {
+    beta: Param<Tensor<1>>,
+    gamma: Param<Tensor<2>>,
+    #[module(skip)]
+    inverse: bool,
+}
+
+impl Gdn {
+    /// A GDN layer (`inverse = false`) or an inverse GDN layer (`inverse = true`).
+    pub fn new(channels: usize, inverse: bool, device: &Device) -> Self {
+        let beta = Tensor::<1>::ones([channels], device)
+            .add_scalar(PEDESTAL)
+            .sqrt();
+        let gamma = Tensor::<2>::eye(channels, device)
+            .mul_scalar(GAMMA_INIT)
+            .add_scalar(PEDESTAL)
+            .sqrt();
+        Self {
+            beta: Param::from_tensor(beta),
+            gamma: Param::from_tensor(gamma),
+            inverse,
+        }
+    }
+
+    /// Applies the normalization to a `[batch, channels, height, width]` tensor.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let c = self.beta.dims()[0];
+        let beta = self
+            .beta
+            .val()
+            .clamp_min((BETA_MIN + PEDESTAL).sqrt())
+            .square()
+            .sub_scalar(PEDESTAL);
+        let gamma = self
+            .gamma
+            .val()
+            .clamp_min(PEDESTAL.sqrt())
+            .square()
+            .sub_scalar(PEDESTAL)
+            .reshape([c, c, 1, 1]);
+        let norm = conv2d(
+            x.clone().square(),
+            gamma,
+            Some(beta),
+            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+        )
+        .sqrt();
+        if self.inverse {
+            x * norm
+        } else {
+            x / norm
+        }
+    }
+}

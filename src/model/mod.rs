@@ -1,0 +1,172 @@
+//! The learned transforms: a mean-scale hyperprior (Minnen et al. 2018, CompressAI's
+//! `mbt2018-mean` layout) with GDN, variable rate through gain units.
+//!
+//! Data path (training, see [`Network::forward_train`]):
+//! `x → g_a → ·gain → y → h_a → ·hgain → z`; z is quantised around the learned medians and
+//! `h_s(ẑ·hgain⁻¹)` predicts means and scales of y; `ŷ = round(y − μ) + μ`;
+//! `x̂ = g_s(ŷ·gain⁻¹)`. Rates come from additive-noise proxies, the synthesis sees the
+//! rounded values through a straight-through estimator ("mixed quantisation", which trains the
+//! decoder on exactly what it gets at test time).
+
+mod density;
+mod gain;
+mod gdn;
+mod hyper;
+mod likelihood;
+mod transforms;
+
+pub use density::{ChannelPmf, FactorizedDensity, TAIL_MASS};
+pub use gain::{lambda_for_quality, ladder_position, GainSet, LAMBDAS, QUALITY_MAX, QUALITY_MIN};
+pub use likelihood::{bits_per_sample, gaussian_likelihood, SCALE_BOUND};
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use gain::Gains;
+use hyper::{HyperAnalysis, HyperSynthesis};
+use transforms::{Analysis, Synthesis};
+
+/// Total downsampling of the network: images are padded to a multiple of this.
+pub const DOWNSAMPLING: usize = 64;
+/// Downsampling from image to latent y.
+pub const LATENT_STRIDE: usize = 16;
+
+/// Channel counts of the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkConfig {
+    /// Channels of the hidden layers and of the hyper-latent z.
+    pub n: usize,
+    /// Channels of the latent y.
+    pub m: usize,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self { n: 128, m: 192 }
+    }
+}
+
+/// The whole learned network.
+#[derive(Module, Debug)]
+pub struct Network {
+    g_a: Analysis,
+    g_s: Synthesis,
+    h_a: HyperAnalysis,
+    h_s: HyperSynthesis,
+    gains: Gains,
+    density: FactorizedDensity,
+}
+
+/// What a training forward pass returns.
+pub struct TrainOutput {
+    /// Reconstruction `[B, 3, H, W]` (not clamped).
+    pub x_hat: Tensor<4>,
+    /// Estimated bits of y per sample, `[B]`.
+    pub bits_y: Tensor<1>,
+    /// Estimated bits of z per sample, `[B]`.
+    pub bits_z: Tensor<1>,
+}
+
+/// Uniform noise in `[-½, ½)` for the rate proxies of y and z, supplied by the caller so a
+/// training run is reproducible from its seed.
+pub struct TrainNoise {
+    /// Same shape as y.
+    pub y: Tensor<4>,
+    /// Same shape as z.
+    pub z: Tensor<4>,
+}
+
+impl Network {
+    /// A freshly initialised network.
+    pub fn new(config: NetworkConfig, device: &Device) -> Self {
+        let NetworkConfig { n, m } = config;
+        Self {
+            g_a: Analysis::new(n, m, device),
+            g_s: Synthesis::new(n, m, device),
+            h_a: HyperAnalysis::new(n, m, device),
+            h_s: HyperSynthesis::new(n, m, device),
+            gains: Gains::new(n, m, device),
+            density: FactorizedDensity::new(n, device),
+        }
+    }
+
+    /// Latent shape `[M, h, w]` and hyper-latent shape `[N, h/4, w/4]` for a padded image size.
+    pub fn latent_shapes(&self, height: usize, width: usize) -> ([usize; 3], [usize; 3]) {
+        let n = self.density.channels();
+        let m = self.g_s_channels();
+        let (h, w) = (height / LATENT_STRIDE, width / LATENT_STRIDE);
+        ([m, h, w], [n, h / 4, w / 4])
+    }
+
+    fn g_s_channels(&self) -> usize {
+        self.gains.latent_channels()
+    }
+
+    /// The learned prior of z.
+    pub fn density(&self) -> &FactorizedDensity {
+        &self.density
+    }
+
+    /// Gains for a coding quality.
+    pub fn gains_for_quality(&self, quality: f32, device: &Device) -> GainSet {
+        self.gains.for_quality(quality, device)
+    }
+
+    /// Analysis: padded image in `[0, 1]` → gained latent y.
+    pub fn analyse(&self, x: Tensor<4>, gains: &GainSet) -> Tensor<4> {
+        self.g_a.forward(x) * gains.latent.clone()
+    }
+
+    /// Hyper-analysis: y → gained hyper-latent z (before quantisation).
+    pub fn hyper_analyse(&self, y: Tensor<4>, gains: &GainSet) -> Tensor<4> {
+        self.h_a.forward(y) * gains.hyper.clone()
+    }
+
+    /// Hyper-synthesis: quantised ẑ → (means, scales) of y.
+    pub fn hyper_synthesise(&self, z_hat: Tensor<4>, gains: &GainSet) -> (Tensor<4>, Tensor<4>) {
+        self.h_s.forward(z_hat * gains.hyper_inv.clone())
+    }
+
+    /// Synthesis: quantised ŷ → reconstruction (not clamped).
+    pub fn synthesise(&self, y_hat: Tensor<4>, gains: &GainSet) -> Tensor<4> {
+        self.g_s.forward(y_hat * gains.latent_inv.clone())
+    }
+
+    /// Training pass for a batch whose sample `i` trains rung `rungs[i]` of the λ ladder.
+    pub fn forward_train<F>(&self, x: Tensor<4>, rungs: &[usize], mut noise: F) -> TrainOutput
+    where
+        F: FnMut([usize; 4]) -> Tensor<4>,
+    {
+        let device = x.device();
+        let gains = self.gains.for_rungs(rungs, &device);
+        let y = self.analyse(x, &gains);
+        let z = self.hyper_analyse(y.clone(), &gains);
+
+        let medians = self.density.medians();
+        let z_noisy = z.clone() + noise(z.dims());
+        let z_hat = straight_through_round(z, medians);
+        let bits_z = bits_per_sample(self.density.likelihood(z_noisy));
+
+        let (means, scales) = self.hyper_synthesise(z_hat, &gains);
+        let y_noisy = y.clone() + noise(y.dims());
+        let bits_y = bits_per_sample(gaussian_likelihood(y_noisy, means.clone(), scales));
+        let y_hat = straight_through_round(y, means);
+        let x_hat = self.synthesise(y_hat, &gains);
+        TrainOutput {
+            x_hat,
+            bits_y,
+            bits_z,
+        }
+    }
+
+    /// Auxiliary loss of the z prior's quantiles (optimised separately).
+    pub fn aux_loss(&self) -> Tensor<1> {
+        self.density.aux_loss()
+    }
+}
+
+/// `round(x − offset) + offset` in the forward pass, identity gradient in the backward pass.
+fn straight_through_round(x: Tensor<4>, offset: Tensor<4>) -> Tensor<4> {
+    let q = (x.clone() - offset.clone()).round() + offset;
+    x.clone() + (q - x).detach()
+}

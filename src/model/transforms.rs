@@ -1,0 +1,103 @@
+//! The analysis transform `g_a` (image → latent y) and synthesis transform `g_s` (ŷ → image),
+//! in CompressAI's `bmshj2018`/`mbt2018` layout: four 5×5 stride-2 (transposed) convolutions
+//! with GDN between them, 16× downsampling in total.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+
+use super::gdn::Gdn;
+
+/// `conv(cin, cout, k, s)` with padding `k/2`, as CompressAI's `conv` helper.
+pub(crate) fn conv(cin: usize, cout: usize, k: usize, s: usize, device: &Device) -> Conv2d {
+    let p = k / 2;
+    Conv2dConfig::new([cin, cout], [k, k])
+        .with_stride([s, s])
+        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+        .init(device)
+}
+
+/// `deconv(cin, cout, k, s)`: transposed conv that exactly doubles the size for `s = 2`.
+pub(crate) fn deconv(
+    cin: usize,
+    cout: usize,
+    k: usize,
+    s: usize,
+    device: &Device,
+) -> ConvTranspose2d {
+    ConvTranspose2dConfig::new([cin, cout], [k, k])
+        .with_stride([s, s])
+        .with_padding([k / 2, k / 2])
+        .with_padding_out([s - 1, s - 1])
+        .init(device)
+}
+
+/// Analysis transform: `[B, 3, H, W]` in `[0, 1]` → `[B, M, H/16, W/16]`.
+#[derive(Module, Debug)]
+pub struct Analysis {
+    conv0: Conv2d,
+    gdn0: Gdn,
+    conv1: Conv2d,
+    gdn1: Gdn,
+    conv2: Conv2d,
+    gdn2: Gdn,
+    conv3: Conv2d,
+}
+
+impl Analysis {
+    /// `n` hidden channels, `m` latent channels.
+    pub fn new(n: usize, m: usize, device: &Device) -> Self {
+        Self {
+            conv0: conv(3, n, 5, 2, device),
+            gdn0: Gdn::new(n, false, device),
+            conv1: conv(n, n, 5, 2, device),
+            gdn1: Gdn::new(n, false, device),
+            conv2: conv(n, n, 5, 2, device),
+            gdn2: Gdn::new(n, false, device),
+            conv3: conv(n, m, 5, 2, device),
+        }
+    }
+
+    /// Runs the transform.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = self.gdn0.forward(self.conv0.forward(x));
+        let x = self.gdn1.forward(self.conv1.forward(x));
+        let x = self.gdn2.forward(self.conv2.forward(x));
+        self.conv3.forward(x)
+    }
+}
+
+/// Synthesis transform: `[B, M, h, w]` → `[B, 3, 16h, 16w]` (not clamped).
+#[derive(Module, Debug)]
+pub struct Synthesis {
+    deconv0: ConvTranspose2d,
+    igdn0: Gdn,
+    deconv1: ConvTranspose2d,
+    igdn1: Gdn,
+    deconv2: ConvTranspose2d,
+    igdn2: Gdn,
+    deconv3: ConvTranspose2d,
+}
+
+impl Synthesis {
+    /// `n` hidden channels, `m` latent channels.
+    pub fn new(n: usize, m: usize, device: &Device) -> Self {
+        Self {
+            deconv0: deconv(m, n, 5, 2, device),
+            igdn0: Gdn::new(n, true, device),
+            deconv1: deconv(n, n, 5, 2, device),
+            igdn1: Gdn::new(n, true, device),
+            deconv2: deconv(n, n, 5, 2, device),
+            igdn2: Gdn::new(n, true, device),
+            deconv3: deconv(n, 3, 5, 2, device),
+        }
+    }
+
+    /// Runs the transform.
+    pub fn forward(&self, y: Tensor<4>) -> Tensor<4> {
+        let x = self.igdn0.forward(self.deconv0.forward(y));
+        let x = self.igdn1.forward(self.deconv1.forward(x));
+        let x = self.igdn2.forward(self.deconv2.forward(x));
+        self.deconv3.forward(x)
+    }
+}

@@ -1,0 +1,144 @@
+//! Checkpoints: everything a run needs to continue exactly where it stopped.
+//!
+//! Layout under the run directory:
+//! `checkpoints/step-00012345/{network.bpk, optimizer.bpk, aux_optimizer.bpk, state.json}` and
+//! `checkpoints/LATEST` naming the newest complete one. A checkpoint is written into a
+//! temporary directory and renamed into place, then `LATEST` is replaced atomically, so a run
+//! killed at any moment leaves the previous checkpoint intact.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::TrainError;
+use crate::model::{Network, NetworkConfig};
+
+/// How many checkpoints to keep on disk.
+const KEEP: usize = 2;
+
+/// Progress of a run, saved with each checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    /// Steps completed.
+    pub step: u64,
+    /// Wall-clock seconds spent training so far, over all sessions of the run.
+    pub train_seconds: f64,
+    /// Network shape.
+    pub network: NetworkConfig,
+}
+
+/// A loaded checkpoint.
+pub struct Checkpoint {
+    /// The network with its trained weights (on the requested device).
+    pub network: Network,
+    /// Main optimizer.
+    pub optimizer: ModuleOptimizer,
+    /// Optimizer of the z prior's quantiles.
+    pub aux_optimizer: ModuleOptimizer,
+    /// Progress.
+    pub state: RunState,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
+    move |e| TrainError::Io(path.to_path_buf(), e)
+}
+
+fn rec(path: &Path) -> impl Fn(burn::store::RecordError) -> TrainError + '_ {
+    move |e| TrainError::Checkpoint(path.to_path_buf(), format!("{e:?}"))
+}
+
+/// Writes a checkpoint and makes it the latest.
+pub fn save(
+    run_dir: &Path,
+    network: &Network,
+    optimizer: &ModuleOptimizer,
+    aux_optimizer: &ModuleOptimizer,
+    state: &RunState,
+) -> Result<PathBuf, TrainError> {
+    let root = run_dir.join("checkpoints");
+    fs::create_dir_all(&root).map_err(io(&root))?;
+    let name = format!("step-{:08}", state.step);
+    let tmp = root.join(format!(".{name}.tmp"));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let weights = network.clone().into_record().into_bytes().map_err(rec(&tmp))?;
+    fs::write(tmp.join("network.bpk"), &*weights).map_err(io(&tmp))?;
+    let o = optimizer.into_bytes().map_err(rec(&tmp))?;
+    fs::write(tmp.join("optimizer.bpk"), &*o).map_err(io(&tmp))?;
+    let a = aux_optimizer.into_bytes().map_err(rec(&tmp))?;
+    fs::write(tmp.join("aux_optimizer.bpk"), &*a).map_err(io(&tmp))?;
+    let json = serde_json::to_vec_pretty(state).expect("state serializes");
+    fs::write(tmp.join("state.json"), json).map_err(io(&tmp))?;
+    let dest = root.join(&name);
+    let _ = fs::remove_dir_all(&dest);
+    fs::rename(&tmp, &dest).map_err(io(&dest))?;
+    let latest_tmp = root.join(".LATEST.tmp");
+    fs::write(&latest_tmp, &name).map_err(io(&latest_tmp))?;
+    fs::rename(&latest_tmp, root.join("LATEST")).map_err(io(&root))?;
+    prune(&root, &name);
+    Ok(dest)
+}
+
+/// Removes all but the newest [`KEEP`] checkpoints (never the one just written).
+fn prune(root: &Path, newest: &str) {
+    let Ok(rd) = fs::read_dir(root) else { return };
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("step-"))
+        .collect();
+    names.sort();
+    let excess = names.len().saturating_sub(KEEP);
+    for n in names.into_iter().take(excess).filter(|n| n != newest) {
+        let _ = fs::remove_dir_all(root.join(n));
+    }
+}
+
+/// Directory of the latest complete checkpoint of a run, if any.
+pub fn latest(run_dir: &Path) -> Option<PathBuf> {
+    let root = run_dir.join("checkpoints");
+    let name = fs::read_to_string(root.join("LATEST")).ok()?;
+    let dir = root.join(name.trim());
+    dir.join("state.json").is_file().then_some(dir)
+}
+
+/// Reads the progress of a checkpoint.
+pub fn load_state(dir: &Path) -> Result<RunState, TrainError> {
+    let p = dir.join("state.json");
+    let s = fs::read(&p).map_err(io(&p))?;
+    serde_json::from_slice(&s).map_err(|e| TrainError::Checkpoint(p.clone(), e.to_string()))
+}
+
+/// Loads a network's weights from a burnpack file into a fresh network of `config`.
+pub fn load_network(path: &Path, config: NetworkConfig, device: &Device) -> Result<Network, TrainError> {
+    let bytes = fs::read(path).map_err(io(path))?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(rec(path))?;
+    Ok(Network::new(config, device).load_record(record))
+}
+
+/// Loads a checkpoint onto `device`; `fresh` makes the optimizers to load state into.
+pub fn load(
+    dir: &Path,
+    device: &Device,
+    fresh: impl Fn() -> ModuleOptimizer,
+) -> Result<Checkpoint, TrainError> {
+    let state = load_state(dir)?;
+    let network = load_network(&dir.join("network.bpk"), state.network, device)?;
+    let read_optim = |name: &str| -> Result<ModuleOptimizer, TrainError> {
+        let p = dir.join(name);
+        let bytes = fs::read(&p).map_err(io(&p))?;
+        fresh()
+            .from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(rec(&p))
+    };
+    Ok(Checkpoint {
+        network,
+        optimizer: read_optim("optimizer.bpk")?,
+        aux_optimizer: read_optim("aux_optimizer.bpk")?,
+        state,
+    })
+}

@@ -1,0 +1,364 @@
+//! Training: `ansel train`. Rate–distortion loss `λ·255²·MSE + bpp` over random crops, one λ
+//! rung per sample (one model for every rate), Adam with warm-up and cosine decay, an
+//! auxiliary optimiser for the z prior's quantiles, atomic checkpoints and exact resume.
+
+pub mod checkpoint;
+pub mod data;
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::model::{Network, NetworkConfig, LAMBDAS};
+
+/// Errors of a training run.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    /// A file or directory could not be read or written.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    /// A training image could not be decoded.
+    #[error("{0}: not a readable image ({1})")]
+    Image(PathBuf, String),
+    /// The data directory has no image large enough for one crop.
+    #[error("no training image is at least {0}×{0} pixels")]
+    NoImages(usize),
+    /// The data directory holds evaluation images.
+    #[error("{0} is a Kodak image: Kodak is for evaluation only, never for training")]
+    EvaluationData(PathBuf),
+    /// A checkpoint could not be read or written.
+    #[error("checkpoint {0}: {1}")]
+    Checkpoint(PathBuf, String),
+    /// The run directory was made with other settings.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Settings of a training run (saved as `run.json` in the run directory).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Network shape.
+    pub network: NetworkConfig,
+    /// Total number of steps of the schedule.
+    pub steps: u64,
+    /// Crops per batch.
+    pub batch: usize,
+    /// Crop side in pixels (a multiple of 64).
+    pub patch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Linear warm-up steps.
+    pub warmup: u64,
+    /// Fraction of `steps` after which the learning rate decays (cosine) to 10 %.
+    pub decay_from: f64,
+    /// Learning rate of the z prior's quantiles.
+    pub aux_lr: f64,
+    /// Seed of the initialisation, the crops and the noise.
+    pub seed: u64,
+    /// Minutes between checkpoints.
+    pub checkpoint_minutes: f64,
+    /// Steps between log lines.
+    pub log_every: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            network: NetworkConfig::default(),
+            steps: 100_000,
+            batch: 8,
+            patch: 128,
+            lr: 5e-4,
+            warmup: 500,
+            decay_from: 0.8,
+            aux_lr: 1e-3,
+            seed: 0,
+            checkpoint_minutes: 5.0,
+            log_every: 50,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Learning rate at `step`: linear warm-up, constant, then cosine decay to 10 %.
+    pub fn learning_rate(&self, step: u64) -> f64 {
+        let warm = ((step + 1) as f64 / self.warmup.max(1) as f64).min(1.0);
+        let start = (self.steps as f64 * self.decay_from) as u64;
+        if step < start || self.steps <= start {
+            return self.lr * warm;
+        }
+        let t = ((step - start) as f64 / (self.steps - start) as f64).min(1.0);
+        self.lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
+    }
+}
+
+/// One line of the training log (`train.jsonl`): means over the last `log_every` steps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Steps completed.
+    pub step: u64,
+    /// Total training wall time so far, seconds.
+    pub train_seconds: f64,
+    /// Mean loss.
+    pub loss: f64,
+    /// Mean estimated bits per pixel (y + z).
+    pub bpp: f64,
+    /// PSNR of the mean MSE, dB.
+    pub psnr: f64,
+    /// Mean auxiliary loss.
+    pub aux: f64,
+    /// Learning rate at the last step.
+    pub lr: f64,
+    /// Steps per second over the interval.
+    pub steps_per_sec: f64,
+}
+
+fn optimizer() -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .init()
+}
+
+fn aux_optimizer() -> ModuleOptimizer {
+    AdamConfig::new().init()
+}
+
+/// What [`train`] reports when it stops.
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    /// Steps completed.
+    pub step: u64,
+    /// Loss of the last log interval.
+    pub last: Option<LogLine>,
+    /// Loss of the first log interval of this session.
+    pub first: Option<LogLine>,
+}
+
+/// Options that are not part of the run's identity.
+pub struct RunOptions<'a> {
+    /// Images to train on.
+    pub data: &'a Path,
+    /// Run directory: config, checkpoints, log.
+    pub out: &'a Path,
+    /// Continue from the latest checkpoint in `out` if there is one.
+    pub resume: bool,
+    /// Start from these weights (a burnpack of [`Network`]) instead of a random initialisation.
+    pub init_weights: Option<&'a Path>,
+    /// Stop after this many steps in this session (for tests and time-boxed runs).
+    pub max_session_steps: Option<u64>,
+    /// Show a progress bar (otherwise one line per log interval on stderr).
+    pub progress: bool,
+}
+
+/// Trains (or continues training) a network. Returns when `config.steps` are done.
+pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, TrainError> {
+    let device = Device::flex().autodiff();
+    fs::create_dir_all(opts.out).map_err(|e| TrainError::Io(opts.out.to_path_buf(), e))?;
+    let files = data::list_images(opts.data)?;
+    data::refuse_kodak(&files)?;
+
+    let latest = if opts.resume { checkpoint::latest(opts.out) } else { None };
+    let (mut network, mut optim, mut aux_optim, mut state) = match &latest {
+        Some(dir) => {
+            let c = checkpoint::load(dir, &device, optimizer)?;
+            if c.state.network != config.network {
+                return Err(TrainError::Config(format!(
+                    "checkpoint {} has network {:?}, the run asks for {:?}",
+                    dir.display(),
+                    c.state.network,
+                    config.network
+                )));
+            }
+            eprintln!("resuming from {} (step {})", dir.display(), c.state.step);
+            (c.network, c.optimizer, c.aux_optimizer, c.state)
+        }
+        None => {
+            let network = match opts.init_weights {
+                Some(p) => checkpoint::load_network(p, config.network, &device)?,
+                None => {
+                    device.seed(config.seed);
+                    Network::new(config.network, &device)
+                }
+            };
+            let state = checkpoint::RunState {
+                step: 0,
+                train_seconds: 0.0,
+                network: config.network,
+            };
+            (network, optimizer(), aux_optimizer(), state)
+        }
+    };
+    let cfg_path = opts.out.join("run.json");
+    fs::write(&cfg_path, serde_json::to_vec_pretty(config).expect("config serializes"))
+        .map_err(|e| TrainError::Io(cfg_path.clone(), e))?;
+
+    let images = Arc::new(data::load_images(&files, config.patch)?);
+    eprintln!("{} training images from {}", images.len(), opts.data.display());
+    let batches = data::spawn_loader(images, config.seed, state.step, config.batch, config.patch);
+
+    let log_path = opts.out.join("train.jsonl");
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| TrainError::Io(log_path.clone(), e))?;
+
+    let end = match opts.max_session_steps {
+        Some(n) => (state.step + n).min(config.steps),
+        None => config.steps,
+    };
+    let bar = progress_bar(opts.progress, state.step, config.steps);
+    let (b, p) = (config.batch, config.patch);
+    let mut acc = Accumulator::default();
+    let mut interval_start = Instant::now();
+    let mut last_ckpt = Instant::now();
+    let mut summary = TrainSummary {
+        step: state.step,
+        last: None,
+        first: None,
+    };
+
+    while state.step < end {
+        let t0 = Instant::now();
+        let batch = batches.recv().expect("loader thread alive");
+        debug_assert_eq!(batch.step, state.step);
+        let x = Tensor::<4>::from_data(TensorData::new(batch.pixels, [b, 3, p, p]), &device);
+        let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0xA5A5) ^ state.step.rotate_left(17));
+        let out = network.forward_train(x.clone(), &batch.rungs, |shape| {
+            let n: usize = shape.iter().product();
+            let v: Vec<f32> = (0..n).map(|_| rng.random::<f32>() - 0.5).collect();
+            Tensor::<4>::from_data(TensorData::new(v, shape), &device)
+        });
+        let mse = (out.x_hat - x).square().reshape([b, 3 * p * p]).mean_dim(1).reshape([b]);
+        let lambdas: Vec<f32> = batch
+            .rungs
+            .iter()
+            .map(|&r| (LAMBDAS[r] * 255.0 * 255.0) as f32)
+            .collect();
+        let lambdas = Tensor::<1>::from_data(TensorData::new(lambdas, [b]), &device);
+        let bpp = (out.bits_y + out.bits_z).div_scalar((p * p) as f64);
+        let loss = (lambdas * mse.clone() + bpp.clone()).mean();
+
+        let lr = config.learning_rate(state.step);
+        let grads = GradientsParams::from_grads(loss.backward(), &network);
+        network = optim.step(lr, network, grads);
+        let aux = network.aux_loss();
+        let aux_grads = GradientsParams::from_grads(aux.backward(), &network);
+        network = aux_optim.step(config.aux_lr, network, aux_grads);
+
+        acc.add(
+            loss.into_scalar::<f32>() as f64,
+            bpp.mean().into_scalar::<f32>() as f64,
+            mse.mean().into_scalar::<f32>() as f64,
+            aux.into_scalar::<f32>() as f64,
+        );
+        state.step += 1;
+        state.train_seconds += t0.elapsed().as_secs_f64();
+        bar.set_position(state.step);
+
+        if state.step % config.log_every == 0 || state.step == end {
+            let line = acc.line(&state, lr, interval_start.elapsed().as_secs_f64());
+            acc = Accumulator::default();
+            interval_start = Instant::now();
+            let _ = writeln!(log, "{}", serde_json::to_string(&line).expect("log serializes"));
+            let msg = format!(
+                "loss {:.3}  bpp {:.3}  psnr {:.2}  aux {:.1}  lr {:.1e}",
+                line.loss, line.bpp, line.psnr, line.aux, line.lr
+            );
+            if opts.progress {
+                bar.set_message(msg);
+            } else {
+                eprintln!("step {} {msg}  {:.2} steps/s", line.step, line.steps_per_sec);
+            }
+            summary.first.get_or_insert_with(|| line.clone());
+            summary.last = Some(line);
+        }
+        if last_ckpt.elapsed().as_secs_f64() > config.checkpoint_minutes * 60.0 || state.step == end {
+            checkpoint::save(opts.out, &network, &optim, &aux_optim, &state)?;
+            last_ckpt = Instant::now();
+        }
+    }
+    bar.finish_and_clear();
+    summary.step = state.step;
+    Ok(summary)
+}
+
+fn progress_bar(enabled: bool, pos: u64, len: u64) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}  {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_position(pos);
+    bar
+}
+
+#[derive(Default)]
+struct Accumulator {
+    n: u64,
+    loss: f64,
+    bpp: f64,
+    mse: f64,
+    aux: f64,
+}
+
+impl Accumulator {
+    fn add(&mut self, loss: f64, bpp: f64, mse: f64, aux: f64) {
+        self.n += 1;
+        self.loss += loss;
+        self.bpp += bpp;
+        self.mse += mse;
+        self.aux += aux;
+    }
+
+    fn line(&self, state: &checkpoint::RunState, lr: f64, seconds: f64) -> LogLine {
+        let n = self.n.max(1) as f64;
+        LogLine {
+            step: state.step,
+            train_seconds: state.train_seconds,
+            loss: self.loss / n,
+            bpp: self.bpp / n,
+            psnr: -10.0 * (self.mse / n).max(1e-12).log10(),
+            aux: self.aux / n,
+            lr,
+            steps_per_sec: self.n as f64 / seconds.max(1e-9),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_warms_up_and_decays() {
+        let c = TrainConfig {
+            steps: 1000,
+            warmup: 100,
+            lr: 1e-3,
+            decay_from: 0.8,
+            ..TrainConfig::default()
+        };
+        assert!((c.learning_rate(0) - 1e-5).abs() < 1e-12);
+        assert!((c.learning_rate(500) - 1e-3).abs() < 1e-12);
+        assert!(c.learning_rate(900) < 1e-3 && c.learning_rate(900) > 1e-4);
+        assert!((c.learning_rate(1000) - 1e-4).abs() < 1e-9);
+    }
+}
