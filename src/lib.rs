@@ -1,5 +1,8 @@
 //! ansel: a learned image codec.
 #![warn(missing_docs)]
 
+pub mod eval;
+pub mod image_io;
 pub mod model;
+pub mod package;
 pub mod train;

@@ -133,7 +133,17 @@ impl Network {
     }
 
     /// Training pass for a batch whose sample `i` trains rung `rungs[i]` of the λ ladder.
-    pub fn forward_train<F>(&self, x: Tensor<4>, rungs: &[usize], mut noise: F) -> TrainOutput
+    ///
+    /// With `straight_through` the synthesis sees rounded latents (what it gets when coding);
+    /// without, it sees the noisy ones. Noise lets information through while the latents are
+    /// still small compared to the quantisation step, so runs start with it and switch later.
+    pub fn forward_train<F>(
+        &self,
+        x: Tensor<4>,
+        rungs: &[usize],
+        straight_through: bool,
+        mut noise: F,
+    ) -> TrainOutput
     where
         F: FnMut([usize; 4]) -> Tensor<4>,
     {
@@ -144,13 +154,21 @@ impl Network {
 
         let medians = self.density.medians();
         let z_noisy = z.clone() + noise(z.dims());
-        let z_hat = straight_through_round(z, medians);
+        let z_hat = if straight_through {
+            straight_through_round(z, medians)
+        } else {
+            z_noisy.clone()
+        };
         let bits_z = bits_per_sample(self.density.likelihood(z_noisy));
 
         let (means, scales) = self.hyper_synthesise(z_hat, &gains);
         let y_noisy = y.clone() + noise(y.dims());
-        let bits_y = bits_per_sample(gaussian_likelihood(y_noisy, means.clone(), scales));
-        let y_hat = straight_through_round(y, means);
+        let bits_y = bits_per_sample(gaussian_likelihood(y_noisy.clone(), means.clone(), scales));
+        let y_hat = if straight_through {
+            straight_through_round(y, means)
+        } else {
+            y_noisy
+        };
         let x_hat = self.synthesise(y_hat, &gains);
         TrainOutput {
             x_hat,

@@ -64,6 +64,9 @@ pub struct TrainConfig {
     pub decay_from: f64,
     /// Learning rate of the z prior's quantiles.
     pub aux_lr: f64,
+    /// Step from which the synthesis trains on rounded latents (straight-through) instead of
+    /// noisy ones.
+    pub straight_through_from: u64,
     /// Seed of the initialisation, the crops and the noise.
     pub seed: u64,
     /// Minutes between checkpoints.
@@ -82,7 +85,8 @@ impl Default for TrainConfig {
             lr: 5e-4,
             warmup: 500,
             decay_from: 0.8,
-            aux_lr: 1e-3,
+            aux_lr: 1e-2,
+            straight_through_from: 5_000,
             seed: 0,
             checkpoint_minutes: 5.0,
             log_every: 50,
@@ -235,7 +239,8 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         debug_assert_eq!(batch.step, state.step);
         let x = Tensor::<4>::from_data(TensorData::new(batch.pixels, [b, 3, p, p]), &device);
         let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0xA5A5) ^ state.step.rotate_left(17));
-        let out = network.forward_train(x.clone(), &batch.rungs, |shape| {
+        let ste = state.step >= config.straight_through_from;
+        let out = network.forward_train(x.clone(), &batch.rungs, ste, |shape| {
             let n: usize = shape.iter().product();
             let v: Vec<f32> = (0..n).map(|_| rng.random::<f32>() - 0.5).collect();
             Tensor::<4>::from_data(TensorData::new(v, shape), &device)

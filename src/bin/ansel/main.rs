@@ -42,6 +42,12 @@ struct TrainArgs {
     /// Peak learning rate.
     #[arg(long, default_value_t = 5e-4)]
     lr: f64,
+    /// Learning rate of the z prior's quantiles (auxiliary loss).
+    #[arg(long, default_value_t = 1e-2)]
+    aux_lr: f64,
+    /// Step from which the synthesis trains on rounded latents instead of noisy ones.
+    #[arg(long, default_value_t = 5_000)]
+    straight_through_from: u64,
     /// Hidden/hyper-latent channels N.
     #[arg(long, default_value_t = 128)]
     n: usize,
@@ -89,6 +95,8 @@ fn run_train(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         batch: a.batch,
         patch: a.patch,
         lr: a.lr,
+        aux_lr: a.aux_lr,
+        straight_through_from: a.straight_through_from,
         seed: a.seed,
         checkpoint_minutes: a.checkpoint_minutes,
         log_every: a.log_every,
