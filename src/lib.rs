@@ -1,8 +1,13 @@
 //! ansel: a learned image codec.
 #![warn(missing_docs)]
 
+pub mod codec;
+pub mod entropy;
+mod error;
 pub mod eval;
 pub mod image_io;
 pub mod model;
 pub mod package;
 pub mod train;
+
+pub use error::Error;

@@ -13,8 +13,9 @@
 //! per part:  tag [u8; 4], length u64, bytes
 //! digest     32 bytes SHA-256 of everything above
 //! ```
-//! Parts: `META` (JSON [`ModelMetadata`]), `WGTS` (burnpack weights), `ZTAB` (tables of z),
-//! `YTAB` (tables of y), `ZMED` (f32 medians of z). Unknown parts are ignored.
+//! Parts: `META` (JSON [`ModelMetadata`]), `WGTS` (burnpack weights), `ZTAB` (tables of z; their
+//! keys are the channel medians), `YTAB` (tables of y; their keys are the scale ladder).
+//! Unknown parts are ignored.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -81,20 +82,15 @@ pub struct Package {
     pub z_tables: Vec<u8>,
     /// Serialized entropy tables of y.
     pub y_tables: Vec<u8>,
-    /// Quantisation offsets of z, one per channel.
-    pub z_medians: Vec<f32>,
 }
 
 impl Package {
-    /// The model id written into streams: SHA-256 of weights, tables and medians, first 16 bytes.
+    /// The model id written into streams: SHA-256 of weights and tables, first 16 bytes.
     pub fn id(&self) -> [u8; 16] {
         let mut h = Sha256::new();
         for part in [&self.weights, &self.z_tables, &self.y_tables] {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part);
-        }
-        for m in &self.z_medians {
-            h.update(m.to_le_bytes());
         }
         let d = h.finalize();
         let mut id = [0u8; 16];
@@ -105,13 +101,11 @@ impl Package {
     /// Serializes the package.
     pub fn to_bytes(&self) -> Vec<u8> {
         let meta = serde_json::to_vec_pretty(&self.metadata).expect("metadata serializes");
-        let medians: Vec<u8> = self.z_medians.iter().flat_map(|m| m.to_le_bytes()).collect();
-        let parts: [(&[u8; 4], &[u8]); 5] = [
+        let parts: [(&[u8; 4], &[u8]); 4] = [
             (b"META", &meta),
             (b"WGTS", &self.weights),
             (b"ZTAB", &self.z_tables),
             (b"YTAB", &self.y_tables),
-            (b"ZMED", &medians),
         ];
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
@@ -165,19 +159,11 @@ impl Package {
         };
         let metadata: ModelMetadata = serde_json::from_slice(part(b"META", "META")?)
             .map_err(|e| PackageError::Malformed("META", e.to_string()))?;
-        let med = part(b"ZMED", "ZMED")?;
-        if med.len() % 4 != 0 {
-            return Err(PackageError::Malformed("ZMED", "length not a multiple of 4".into()));
-        }
         Ok(Self {
             metadata,
             weights: part(b"WGTS", "WGTS")?.to_vec(),
             z_tables: part(b"ZTAB", "ZTAB")?.to_vec(),
             y_tables: part(b"YTAB", "YTAB")?.to_vec(),
-            z_medians: med
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-                .collect(),
         })
     }
 }
@@ -200,7 +186,6 @@ mod tests {
             weights: vec![1, 2, 3],
             z_tables: vec![4, 5],
             y_tables: vec![6],
-            z_medians: vec![0.5, -1.25],
         }
     }
 

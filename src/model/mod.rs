@@ -188,3 +188,23 @@ fn straight_through_round(x: Tensor<4>, offset: Tensor<4>) -> Tensor<4> {
     let q = (x.clone() - offset.clone()).round() + offset;
     x.clone() + (q - x).detach()
 }
+
+/// Loads network weights (burnpack bytes, as written by [`weights_to_bytes`]) into a fresh
+/// network of `config` on `device`.
+pub fn load_weights(bytes: &[u8], config: NetworkConfig, device: &Device) -> Result<Network, String> {
+    use burn::store::ModuleRecord;
+    use burn::tensor::Bytes;
+    let record =
+        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| format!("{e:?}"))?;
+    Ok(Network::new(config, device).load_record(record))
+}
+
+/// Serializes network weights (burnpack).
+pub fn weights_to_bytes(network: &Network) -> Result<Vec<u8>, String> {
+    network
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| format!("{e:?}"))
+}

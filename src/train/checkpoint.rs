@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
-use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -66,8 +65,9 @@ pub fn save(
     let tmp = root.join(format!(".{name}.tmp"));
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    let weights = network.clone().into_record().into_bytes().map_err(rec(&tmp))?;
-    fs::write(tmp.join("network.bpk"), &*weights).map_err(io(&tmp))?;
+    let weights = crate::model::weights_to_bytes(network)
+        .map_err(|e| TrainError::Checkpoint(tmp.clone(), e))?;
+    fs::write(tmp.join("network.bpk"), weights).map_err(io(&tmp))?;
     let o = optimizer.into_bytes().map_err(rec(&tmp))?;
     fs::write(tmp.join("optimizer.bpk"), &*o).map_err(io(&tmp))?;
     let a = aux_optimizer.into_bytes().map_err(rec(&tmp))?;
@@ -116,8 +116,8 @@ pub fn load_state(dir: &Path) -> Result<RunState, TrainError> {
 /// Loads a network's weights from a burnpack file into a fresh network of `config`.
 pub fn load_network(path: &Path, config: NetworkConfig, device: &Device) -> Result<Network, TrainError> {
     let bytes = fs::read(path).map_err(io(path))?;
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(rec(path))?;
-    Ok(Network::new(config, device).load_record(record))
+    crate::model::load_weights(&bytes, config, device)
+        .map_err(|e| TrainError::Checkpoint(path.to_path_buf(), e))
 }
 
 /// Loads a checkpoint onto `device`; `fresh` makes the optimizers to load state into.

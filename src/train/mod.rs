@@ -4,6 +4,8 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod export;
+pub mod validate;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -73,6 +75,8 @@ pub struct TrainConfig {
     pub checkpoint_minutes: f64,
     /// Steps between log lines.
     pub log_every: u64,
+    /// Steps between validations (0: never).
+    pub validate_every: u64,
 }
 
 impl Default for TrainConfig {
@@ -90,6 +94,7 @@ impl Default for TrainConfig {
             seed: 0,
             checkpoint_minutes: 5.0,
             log_every: 50,
+            validate_every: 2000,
         }
     }
 }
@@ -163,7 +168,12 @@ pub struct RunOptions<'a> {
     pub max_session_steps: Option<u64>,
     /// Show a progress bar (otherwise one line per log interval on stderr).
     pub progress: bool,
+    /// Validation images (directory, at most this many images).
+    pub validation: Option<(&'a Path, usize)>,
 }
+
+/// Qualities coded at each validation.
+pub const VALIDATION_QUALITIES: [f32; 3] = [1.0, 4.0, 8.0];
 
 /// Trains (or continues training) a network. Returns when `config.steps` are done.
 pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, TrainError> {
@@ -211,6 +221,10 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
     eprintln!("{} training images from {}", images.len(), opts.data.display());
     let batches = data::spawn_loader(images, config.seed, state.step, config.batch, config.patch);
 
+    let val_images = match opts.validation {
+        Some((dir, limit)) if config.validate_every > 0 => validate::load(dir, limit)?,
+        _ => Vec::new(),
+    };
     let log_path = opts.out.join("train.jsonl");
     let mut log = OpenOptions::new()
         .create(true)
@@ -289,6 +303,9 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             summary.first.get_or_insert_with(|| line.clone());
             summary.last = Some(line);
         }
+        if !val_images.is_empty() && (state.step % config.validate_every == 0 || state.step == end) {
+            run_validation(&network, config, &state, &val_images, opts.out)?;
+        }
         if last_ckpt.elapsed().as_secs_f64() > config.checkpoint_minutes * 60.0 || state.step == end {
             checkpoint::save(opts.out, &network, &optim, &aux_optim, &state)?;
             last_ckpt = Instant::now();
@@ -297,6 +314,42 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
     bar.finish_and_clear();
     summary.step = state.step;
     Ok(summary)
+}
+
+/// Exports the current network, codes the validation images with it, logs the results to
+/// `val.jsonl` and keeps the package as `latest.anselpkg`.
+fn run_validation(
+    network: &Network,
+    config: &TrainConfig,
+    state: &checkpoint::RunState,
+    images: &[(String, image::RgbImage)],
+    out: &Path,
+) -> Result<(), TrainError> {
+    let provenance = export::Provenance {
+        steps: state.step,
+        train_seconds: state.train_seconds,
+        ..Default::default()
+    };
+    let package = export::export(network, config.network, &provenance)?;
+    let points = validate::validate(&package, images, &VALIDATION_QUALITIES, state.step)?;
+    let path = out.join("val.jsonl");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| TrainError::Io(path.clone(), e))?;
+    for p in &points {
+        let _ = writeln!(f, "{}", serde_json::to_string(p).expect("serializes"));
+        eprintln!(
+            "validation step {}: q{} {:.3} bpp {:.2} dB",
+            p.step, p.quality, p.bpp, p.psnr
+        );
+    }
+    let pkg = out.join("latest.anselpkg");
+    let tmp = out.join(".latest.anselpkg.tmp");
+    fs::write(&tmp, package.to_bytes()).map_err(|e| TrainError::Io(tmp.clone(), e))?;
+    fs::rename(&tmp, &pkg).map_err(|e| TrainError::Io(pkg.clone(), e))?;
+    Ok(())
 }
 
 fn progress_bar(enabled: bool, pos: u64, len: u64) -> ProgressBar {

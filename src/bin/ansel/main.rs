@@ -72,6 +72,15 @@ struct TrainArgs {
     /// Steps between log lines.
     #[arg(long, default_value_t = 50)]
     log_every: u64,
+    /// Steps between validations through the real codec (0: never).
+    #[arg(long, default_value_t = 2000)]
+    validate_every: u64,
+    /// Validation images (never used for training).
+    #[arg(long, default_value = "../shared/datasets/kodak")]
+    val_dir: PathBuf,
+    /// Use at most this many validation images.
+    #[arg(long, default_value_t = 24)]
+    val_images: usize,
 }
 
 fn main() -> ExitCode {
@@ -100,6 +109,7 @@ fn run_train(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         seed: a.seed,
         checkpoint_minutes: a.checkpoint_minutes,
         log_every: a.log_every,
+        validate_every: a.validate_every,
         ..TrainConfig::default()
     };
     let opts = RunOptions {
@@ -109,6 +119,7 @@ fn run_train(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         init_weights: a.init.as_deref(),
         max_session_steps: a.session_steps,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        validation: a.val_dir.is_dir().then_some((a.val_dir.as_path(), a.val_images)),
     };
     let s = train::train(&config, &opts)?;
     eprintln!("stopped at step {}", s.step);

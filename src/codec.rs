@@ -1,0 +1,228 @@
+//! The codec pipeline, one direction each, as plain steps.
+//!
+//! Encode: pad → `g_a·gain` = y → `h_a·hgain` = z → z symbols = round(z − median) → z stream;
+//! ẑ = symbols + median → `h_s(ẑ)` = (μ, σ) → table index per element = `scale_index(σ)` →
+//! y symbols = round(y − μ) → y stream → container.
+//!
+//! Decode: container → z stream → ẑ → `h_s(ẑ)` = (μ, σ) → indexes → y stream → ŷ = symbols + μ
+//! → `g_s(ŷ·gain⁻¹)` → crop.
+//!
+//! Encoder and decoder derive (μ, σ) and the table indexes through the same function,
+//! [`Model::side_information`], from the decoded ẑ, never from the encoder's float z. The stream
+//! carries a checksum of the indexes so a decoder that derives different ones (another
+//! machine, another backend) fails loudly instead of returning garbage.
+
+use burn::prelude::*;
+use image::RgbImage;
+
+use codec_format::{ColorLayout, Container, Header, Limits, ModelId, Section, SectionKind, Tile};
+
+use crate::entropy::{self, CodingTables, ScaleQuantizer};
+use crate::error::Error;
+use crate::image_io;
+use crate::model::{Network, QUALITY_MAX, QUALITY_MIN};
+use crate::package::{ModelMetadata, Package};
+
+/// A loaded model package, ready to code on the CPU.
+pub struct Model {
+    network: Network,
+    device: Device,
+    z_tables: CodingTables,
+    y_tables: CodingTables,
+    scales: ScaleQuantizer,
+    z_medians: Vec<f32>,
+    id: ModelId,
+    metadata: ModelMetadata,
+}
+
+/// The side information both directions derive from ẑ.
+struct SideInfo {
+    means: Vec<f32>,
+    indexes: Vec<u16>,
+}
+
+impl Model {
+    /// Loads a model package.
+    pub fn from_package(package: &Package) -> Result<Self, Error> {
+        let device = Device::flex();
+        let network = crate::model::load_weights(&package.weights, package.metadata.network, &device)
+            .map_err(Error::Model)?;
+        let z_set = entropy::TableSet::from_bytes(&package.z_tables)?;
+        let y_set = entropy::TableSet::from_bytes(&package.y_tables)?;
+        if z_set.tables.len() != package.metadata.network.n || y_set.tables.is_empty() {
+            return Err(Error::Model(format!(
+                "{} z tables for {} channels",
+                z_set.tables.len(),
+                package.metadata.network.n
+            )));
+        }
+        Ok(Self {
+            network,
+            device,
+            z_tables: CodingTables::new(&z_set)?,
+            y_tables: CodingTables::new(&y_set)?,
+            scales: ScaleQuantizer::from_tables(&y_set),
+            z_medians: z_set.tables.iter().map(|t| t.key).collect(),
+            id: ModelId {
+                arch: package.metadata.arch,
+                hash: package.id(),
+            },
+            metadata: package.metadata.clone(),
+        })
+    }
+
+    /// Identity written into (and checked against) every stream.
+    pub fn id(&self) -> ModelId {
+        self.id
+    }
+
+    /// Metadata of the package.
+    pub fn metadata(&self) -> &ModelMetadata {
+        &self.metadata
+    }
+
+    /// Compresses an image at `quality` (1..=8, fractions allowed) into an `.ansel` stream.
+    pub fn encode(&self, image: &RgbImage, quality: f32) -> Result<Vec<u8>, Error> {
+        check_quality(quality)?;
+        let (width, height) = image.dimensions();
+        let header = Header {
+            width,
+            height,
+            color: ColorLayout::Rgb8,
+            model: self.id,
+            quality,
+            tile_width: width,
+            tile_height: height,
+        };
+        header.validate(&Limits::default())?;
+        let (planes, ph, pw) = image_io::to_padded_planes(image);
+        let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
+        let gains = self.network.gains_for_quality(quality, &self.device);
+        let y = self.network.analyse(x, &gains);
+        let z = self.network.hyper_analyse(y.clone(), &gains);
+        let z_shape = z.dims();
+        let z = to_vec(z);
+        let plane = z_shape[2] * z_shape[3];
+        let z_symbols: Vec<i32> = z
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (v - self.z_medians[i / plane]).round() as i32)
+            .collect();
+        let z_indexes = entropy::channel_indexes(z_shape[1], plane);
+        let z_stream = entropy::encode(&z_symbols, &z_indexes, &self.z_tables)?;
+
+        let side = self.side_information(&z_symbols, z_shape, quality);
+        let y = to_vec(y);
+        let y_symbols: Vec<i32> = y
+            .iter()
+            .zip(&side.means)
+            .map(|(&v, &mu)| (v - mu).round() as i32)
+            .collect();
+        let y_stream = entropy::encode(&y_symbols, &side.indexes, &self.y_tables)?;
+        let container = Container {
+            header,
+            tiles: vec![Tile {
+                index_check: entropy::index_checksum(&side.indexes),
+                sections: vec![
+                    Section {
+                        kind: SectionKind::HyperLatent,
+                        data: z_stream,
+                    },
+                    Section {
+                        kind: SectionKind::Latent,
+                        data: y_stream,
+                    },
+                ],
+            }],
+        };
+        Ok(container.to_bytes()?)
+    }
+
+    /// Decompresses an `.ansel` stream made with this model.
+    pub fn decode(&self, bytes: &[u8]) -> Result<RgbImage, Error> {
+        let container = Container::from_bytes(bytes, &Limits::default())?;
+        self.decode_container(&container)
+    }
+
+    /// Decompresses a parsed container.
+    pub fn decode_container(&self, container: &Container) -> Result<RgbImage, Error> {
+        let h = &container.header;
+        if h.model != self.id {
+            return Err(Error::WrongModel {
+                stream: h.model,
+                loaded: self.id,
+            });
+        }
+        if h.color != ColorLayout::Rgb8 {
+            return Err(Error::Unsupported(format!("colour layout {:?}", h.color)));
+        }
+        check_quality(h.quality)?;
+        if container.tiles.len() != 1 || h.tile_width != h.width || h.tile_height != h.height {
+            return Err(Error::Unsupported("more than one tile".into()));
+        }
+        let tile = &container.tiles[0];
+        let section = |kind| {
+            tile.section(kind)
+                .ok_or(Error::Corrupt(format!("missing {kind:?} section")))
+        };
+        let (ph, pw) = (
+            image_io::padded_len(h.height) as usize,
+            image_io::padded_len(h.width) as usize,
+        );
+        let ([m, yh, yw], [n, zh, zw]) = self.network.latent_shapes(ph, pw);
+        let z_indexes = entropy::channel_indexes(n, zh * zw);
+        let z_symbols = entropy::decode(section(SectionKind::HyperLatent)?, &z_indexes, &self.z_tables)?;
+        let side = self.side_information(&z_symbols, [1, n, zh, zw], h.quality);
+        let check = entropy::index_checksum(&side.indexes);
+        if check != tile.index_check {
+            return Err(Error::IndexMismatch {
+                stream: tile.index_check,
+                derived: check,
+            });
+        }
+        let y_symbols = entropy::decode(section(SectionKind::Latent)?, &side.indexes, &self.y_tables)?;
+        let y_hat: Vec<f32> = y_symbols
+            .iter()
+            .zip(&side.means)
+            .map(|(&s, &mu)| s as f32 + mu)
+            .collect();
+        let gains = self.network.gains_for_quality(h.quality, &self.device);
+        let y_hat = Tensor::<4>::from_data(TensorData::new(y_hat, [1, m, yh, yw]), &self.device);
+        let x_hat = to_vec(self.network.synthesise(y_hat, &gains));
+        Ok(image_io::from_planes(&x_hat, ph, pw, h.width, h.height))
+    }
+
+    /// ẑ from the z symbols, then (μ, σ) = h_s(ẑ) and the table index of every y element.
+    /// The single code path encoder and decoder share.
+    fn side_information(&self, z_symbols: &[i32], z_shape: [usize; 4], quality: f32) -> SideInfo {
+        let plane = z_shape[2] * z_shape[3];
+        let z_hat: Vec<f32> = z_symbols
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| s as f32 + self.z_medians[i / plane])
+            .collect();
+        let gains = self.network.gains_for_quality(quality, &self.device);
+        let z_hat = Tensor::<4>::from_data(TensorData::new(z_hat, z_shape), &self.device);
+        let (means, scales) = self.network.hyper_synthesise(z_hat, &gains);
+        let scales = to_vec(scales);
+        SideInfo {
+            means: to_vec(means),
+            indexes: self.scales.indexes(&scales),
+        }
+    }
+}
+
+fn check_quality(q: f32) -> Result<(), Error> {
+    if q.is_finite() && (QUALITY_MIN..=QUALITY_MAX).contains(&q) {
+        Ok(())
+    } else {
+        Err(Error::Quality(q))
+    }
+}
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .expect("float tensor")
+}
