@@ -8,7 +8,7 @@
 //! → `g_s(ŷ·gain⁻¹)` → crop.
 //!
 //! Encoder and decoder derive (μ, σ) and the table indexes through the same function,
-//! [`Model::side_information`], from the decoded ẑ, never from the encoder's float z. The stream
+//! [`Codec::side_information`], from the decoded ẑ, never from the encoder's float z. The stream
 //! carries a checksum of the indexes so a decoder that derives different ones (another
 //! machine, another backend) fails loudly instead of returning garbage.
 
@@ -23,8 +23,23 @@ use crate::image_io;
 use crate::model::{Network, QUALITY_MAX, QUALITY_MIN};
 use crate::package::{ModelMetadata, Package};
 
-/// A loaded model package, ready to code on the CPU.
-pub struct Model {
+/// The default model package, trained by the ansel project (see `assets/MODEL.md`).
+/// Aligned so the bytes could be viewed as f32 without copying.
+#[repr(C, align(64))]
+struct Aligned<T: ?Sized>(T);
+static DEFAULT_PACKAGE: &Aligned<[u8]> = &Aligned(*include_bytes!("../assets/default.anselpkg"));
+
+/// An encoder and decoder built from one model package, ready to code on the CPU.
+///
+/// ```no_run
+/// let codec = ansel::Codec::embedded()?;
+/// let image = image::open("photo.png")?.to_rgb8();
+/// let stream = codec.encode(&image, 4.0)?;
+/// let decoded = codec.decode(&stream)?;
+/// assert_eq!(decoded.dimensions(), image.dimensions());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Codec {
     network: Network,
     device: Device,
     z_tables: CodingTables,
@@ -41,8 +56,24 @@ struct SideInfo {
     indexes: Vec<u16>,
 }
 
-impl Model {
-    /// Loads a model package.
+impl Codec {
+    /// The codec with the default model embedded in the library.
+    pub fn embedded() -> Result<Self, Error> {
+        Self::from_package_bytes(&DEFAULT_PACKAGE.0)
+    }
+
+    /// Loads a model package from a file.
+    pub fn from_package_file(path: &std::path::Path) -> Result<Self, Error> {
+        let bytes = std::fs::read(path).map_err(|e| Error::Io(path.display().to_string(), e))?;
+        Self::from_package_bytes(&bytes)
+    }
+
+    /// Loads a model package from its bytes.
+    pub fn from_package_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        Self::from_package(&Package::from_bytes(bytes)?)
+    }
+
+    /// Loads a parsed model package.
     pub fn from_package(package: &Package) -> Result<Self, Error> {
         let device = Device::flex();
         let network = crate::model::load_weights(&package.weights, package.metadata.network, &device)
@@ -136,6 +167,18 @@ impl Model {
             }],
         };
         Ok(container.to_bytes()?)
+    }
+
+    /// Compresses an image into a writer.
+    pub fn encode_to<W: std::io::Write>(&self, image: &RgbImage, quality: f32, mut out: W) -> Result<(), Error> {
+        let bytes = self.encode(image, quality)?;
+        out.write_all(&bytes).map_err(|e| Error::Io("output".into(), e))
+    }
+
+    /// Decompresses one `.ansel` file from a reader (reads exactly the file's bytes).
+    pub fn decode_from<R: std::io::Read>(&self, input: R) -> Result<RgbImage, Error> {
+        let container = Container::read_from(input, &Limits::default())?;
+        self.decode_container(&container)
     }
 
     /// Decompresses an `.ansel` stream made with this model.

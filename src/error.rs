@@ -45,6 +45,9 @@ pub enum Error {
     /// The model package could not be loaded.
     #[error("model package: {0}")]
     Package(#[from] crate::package::PackageError),
+    /// A file could not be read or written.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
     /// The model weights could not be loaded.
     #[error("model weights: {0}")]
     Model(String),

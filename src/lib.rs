@@ -10,4 +10,6 @@ pub mod model;
 pub mod package;
 pub mod train;
 
+pub use codec::Codec;
+pub use codec_format;
 pub use error::Error;

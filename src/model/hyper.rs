@@ -37,7 +37,8 @@ impl HyperAnalysis {
 
 /// Hyper-synthesis: `[B, N, h/4, w/4]` → (means, scales), each `[B, M, h, w]`.
 ///
-/// The scales come out unbounded; the Gaussian conditional bounds them below (0.11).
+/// Scales are the absolute value of the raw output, so a unit whose output goes negative
+/// still gets a useful gradient; the Gaussian conditional bounds them below (0.11).
 #[derive(Module, Debug)]
 pub struct HyperSynthesis {
     deconv0: ConvTranspose2d,
@@ -62,7 +63,7 @@ impl HyperSynthesis {
         let out = self.conv2.forward(x);
         let m = out.dims()[1] / 2;
         let mut parts = out.split(m, 1).into_iter();
-        let scales = parts.next().expect("two halves");
+        let scales = parts.next().expect("two halves").abs();
         let means = parts.next().expect("two halves");
         (means, scales)
     }

@@ -9,7 +9,10 @@ pub const LIKELIHOOD_BOUND: f64 = 1e-9;
 
 /// `P(v ∈ [y−½, y+½])` for `v ~ N(μ, σ)`, elementwise.
 pub fn gaussian_likelihood(y: Tensor<4>, means: Tensor<4>, scales: Tensor<4>) -> Tensor<4> {
-    let s = scales.clamp_min(SCALE_BOUND);
+    // Lower bound with an identity gradient (CompressAI's `LowerBound` lets gradients through
+    // too): a plain clamp would freeze every scale that ever dips below the bound, and the
+    // rate term would then crush the latent to zero.
+    let s = scales.clone() + (scales.clone().clamp_min(SCALE_BOUND) - scales).detach();
     // Symmetric form on −|y−μ|: both cdf values sit in the left tail, where f32 keeps precision.
     let a = (y - means).abs().neg();
     let upper = std_normal_cdf((a.clone().add_scalar(0.5)) / s.clone());

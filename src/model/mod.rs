@@ -65,6 +65,10 @@ pub struct TrainOutput {
     pub bits_y: Tensor<1>,
     /// Estimated bits of z per sample, `[B]`.
     pub bits_z: Tensor<1>,
+    /// Mean |y| (diagnostics).
+    pub y_abs: Tensor<1>,
+    /// Mean predicted scale (diagnostics).
+    pub scale_mean: Tensor<1>,
 }
 
 /// Uniform noise in `[-½, ½)` for the rate proxies of y and z, supplied by the caller so a
@@ -163,6 +167,8 @@ impl Network {
 
         let (means, scales) = self.hyper_synthesise(z_hat, &gains);
         let y_noisy = y.clone() + noise(y.dims());
+        let scale_mean = scales.clone().mean().detach();
+        let y_abs = y.clone().abs().mean().detach();
         let bits_y = bits_per_sample(gaussian_likelihood(y_noisy.clone(), means.clone(), scales));
         let y_hat = if straight_through {
             straight_through_round(y, means)
@@ -174,6 +180,8 @@ impl Network {
             x_hat,
             bits_y,
             bits_z,
+            y_abs,
+            scale_mean,
         }
     }
 

@@ -266,6 +266,19 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             .map(|&r| (LAMBDAS[r] * 255.0 * 255.0) as f32)
             .collect();
         let lambdas = Tensor::<1>::from_data(TensorData::new(lambdas, [b]), &device);
+        if std::env::var_os("ANSEL_TRAIN_DEBUG").is_some() && state.step % 25 == 0 {
+            let v = |t: Tensor<1>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+            eprintln!(
+                "debug step {}: rungs {:?} mse {:?} bits_y {:?} bits_z {:?} |y| {:?} σ {:?}",
+                state.step,
+                batch.rungs,
+                v(mse.clone()),
+                v(out.bits_y.clone()),
+                v(out.bits_z.clone()),
+                v(out.y_abs.clone()),
+                v(out.scale_mean.clone())
+            );
+        }
         let bpp = (out.bits_y + out.bits_z).div_scalar((p * p) as f64);
         let loss = (lambdas * mse.clone() + bpp.clone()).mean();
 

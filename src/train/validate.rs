@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::list_images;
 use super::TrainError;
-use crate::codec::Model;
+use crate::codec::Codec;
 use crate::eval::psnr_rgb;
 use crate::package::Package;
 
@@ -44,7 +44,7 @@ pub fn validate(
     qualities: &[f32],
     step: u64,
 ) -> Result<Vec<ValidationPoint>, TrainError> {
-    let model = Model::from_package(package).map_err(|e| TrainError::Config(e.to_string()))?;
+    let model = Codec::from_package(package).map_err(|e| TrainError::Config(e.to_string()))?;
     let mut points = Vec::new();
     for &q in qualities {
         let (mut bpp, mut psnr) = (0.0, 0.0);

@@ -1,0 +1,145 @@
+//! `ansel train` and `ansel export`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use ansel::model::NetworkConfig;
+use ansel::train::{self, checkpoint, export, RunOptions, TrainConfig};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Directory of training images (never Kodak).
+    #[arg(long)]
+    data: PathBuf,
+    /// Run directory: checkpoints, log, config.
+    #[arg(long)]
+    out: PathBuf,
+    /// Total steps of the schedule.
+    #[arg(long, default_value_t = 100_000)]
+    steps: u64,
+    /// Crops per batch.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Crop size in pixels (multiple of 64).
+    #[arg(long, default_value_t = 128)]
+    patch: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 5e-4)]
+    lr: f64,
+    /// Learning rate of the z prior's quantiles (auxiliary loss).
+    #[arg(long, default_value_t = 1e-2)]
+    aux_lr: f64,
+    /// Step from which the synthesis trains on rounded latents instead of noisy ones.
+    #[arg(long, default_value_t = 5_000)]
+    straight_through_from: u64,
+    /// Hidden/hyper-latent channels N.
+    #[arg(long, default_value_t = 128)]
+    n: usize,
+    /// Latent channels M.
+    #[arg(long, default_value_t = 192)]
+    m: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Continue from the latest checkpoint in --out (starts fresh if there is none).
+    #[arg(long)]
+    resume: bool,
+    /// Start from these network weights (burnpack) instead of a random initialisation.
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Stop after this many steps in this session.
+    #[arg(long)]
+    session_steps: Option<u64>,
+    /// Minutes between checkpoints.
+    #[arg(long, default_value_t = 5.0)]
+    checkpoint_minutes: f64,
+    /// Steps between log lines.
+    #[arg(long, default_value_t = 50)]
+    log_every: u64,
+    /// Steps between validations through the real codec (0: never).
+    #[arg(long, default_value_t = 2000)]
+    validate_every: u64,
+    /// Validation images (never used for training).
+    #[arg(long, default_value = "../shared/datasets/kodak")]
+    val_dir: PathBuf,
+    /// Use at most this many validation images.
+    #[arg(long, default_value_t = 24)]
+    val_images: usize,
+}
+
+pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let config = TrainConfig {
+        network: NetworkConfig { n: a.n, m: a.m },
+        steps: a.steps,
+        batch: a.batch,
+        patch: a.patch,
+        lr: a.lr,
+        aux_lr: a.aux_lr,
+        straight_through_from: a.straight_through_from,
+        seed: a.seed,
+        checkpoint_minutes: a.checkpoint_minutes,
+        log_every: a.log_every,
+        validate_every: a.validate_every,
+        ..TrainConfig::default()
+    };
+    let opts = RunOptions {
+        data: &a.data,
+        out: &a.out,
+        resume: a.resume,
+        init_weights: a.init.as_deref(),
+        max_session_steps: a.session_steps,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        validation: a.val_dir.is_dir().then_some((a.val_dir.as_path(), a.val_images)),
+    };
+    let s = train::train(&config, &opts)?;
+    eprintln!("stopped at step {}", s.step);
+    Ok(())
+}
+
+/// Freeze a training checkpoint into a model package.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Run directory (its latest checkpoint is exported) or a checkpoint directory.
+    #[arg(long)]
+    run: PathBuf,
+    /// Training images, to record their hash in the package.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Output package file.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Note recorded in the package metadata.
+    #[arg(long, default_value = "")]
+    note: String,
+}
+
+pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = if a.run.join("state.json").is_file() {
+        a.run.clone()
+    } else {
+        checkpoint::latest(&a.run).ok_or_else(|| format!("{}: no checkpoint found", a.run.display()))?
+    };
+    let device = burn::prelude::Device::flex();
+    let state = checkpoint::load_state(&dir)?;
+    let network = checkpoint::load_network(&dir.join("network.bpk"), state.network, &device)?;
+    let provenance = export::Provenance {
+        steps: state.step,
+        train_seconds: state.train_seconds,
+        dataset_hash: match &a.data {
+            Some(d) => export::dataset_hash(d)?,
+            None => String::new(),
+        },
+        note: a.note,
+    };
+    let package = export::export(&network, state.network, &provenance)?;
+    crate::io::write_atomically(&a.output, &package.to_bytes(), true)?;
+    eprintln!(
+        "exported {} (step {}, model {}) to {}",
+        dir.display(),
+        state.step,
+        ansel::codec_format::ModelId { arch: package.metadata.arch, hash: package.id() },
+        a.output.display()
+    );
+    Ok(())
+}
