@@ -13,3 +13,8 @@ pub mod train;
 pub use codec::Codec;
 pub use codec_format;
 pub use error::Error;
+
+/// The README's Rust examples, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -16,11 +16,17 @@ pub const QUALITY_MIN: f32 = 1.0;
 /// Highest quality value.
 pub const QUALITY_MAX: f32 = LAMBDAS.len() as f32;
 
-/// Initial latent gains per rung (CompressAI's variable-rate model), so training starts with a
-/// sensible spread of quantisation steps.
+/// Initial latent gains per rung: the ratios of CompressAI's variable-rate model, so training
+/// starts with a sensible spread of quantisation steps.
 const INIT_GAINS: [f64; 8] = [
     0.10000, 0.13944, 0.19293, 0.26874, 0.37268, 0.51801, 0.71957, 1.00000,
 ];
+
+/// Overall scale of the initial gains. A freshly initialised analysis transform outputs values
+/// far below the quantisation step; with unit-scale gains the synthesis sees mostly noise and
+/// training stalls at "predict the mean colour" for thousands of steps. Measured on a small
+/// network (N=32, M=48, 64² crops, 900 steps): loss 64.6 at scale 1, 57.8 at 10, 43.3 at 40.
+const INIT_GAIN_SCALE: f64 = 40.0;
 
 /// Position of a quality on the ladder: the rung below and the weight of the rung above.
 pub fn ladder_position(quality: f32) -> (usize, f32) {
@@ -64,7 +70,7 @@ impl Gains {
         let init = |c: usize, sign: f32| {
             let v: Vec<f32> = INIT_GAINS
                 .iter()
-                .flat_map(|g| std::iter::repeat_n(sign * (*g as f32).ln(), c))
+                .flat_map(|g| std::iter::repeat_n(sign * ((*g * INIT_GAIN_SCALE) as f32).ln(), c))
                 .collect();
             Param::from_tensor(Tensor::<2>::from_data(
                 TensorData::new(v, [rungs, c]),

@@ -66,6 +66,8 @@ pub struct TrainConfig {
     pub decay_from: f64,
     /// Learning rate of the z prior's quantiles.
     pub aux_lr: f64,
+    /// Per-parameter gradient norm clipping threshold (0: no clipping).
+    pub grad_clip: f64,
     /// Step from which the synthesis trains on rounded latents (straight-through) instead of
     /// noisy ones.
     pub straight_through_from: u64,
@@ -90,6 +92,7 @@ impl Default for TrainConfig {
             warmup: 500,
             decay_from: 0.8,
             aux_lr: 1e-2,
+            grad_clip: 1.0,
             straight_through_from: 5_000,
             seed: 0,
             checkpoint_minutes: 5.0,
@@ -133,9 +136,9 @@ pub struct LogLine {
     pub steps_per_sec: f64,
 }
 
-fn optimizer() -> ModuleOptimizer {
+fn optimizer(clip: f64) -> ModuleOptimizer {
     AdamConfig::new()
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .with_grad_clipping((clip > 0.0).then_some(GradientClippingConfig::Norm(clip as f32)))
         .init()
 }
 
@@ -185,7 +188,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
     let latest = if opts.resume { checkpoint::latest(opts.out) } else { None };
     let (mut network, mut optim, mut aux_optim, mut state) = match &latest {
         Some(dir) => {
-            let c = checkpoint::load(dir, &device, optimizer)?;
+            let c = checkpoint::load(dir, &device, || optimizer(config.grad_clip))?;
             if c.state.network != config.network {
                 return Err(TrainError::Config(format!(
                     "checkpoint {} has network {:?}, the run asks for {:?}",
@@ -210,7 +213,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
                 train_seconds: 0.0,
                 network: config.network,
             };
-            (network, optimizer(), aux_optimizer(), state)
+            (network, optimizer(config.grad_clip), aux_optimizer(), state)
         }
     };
     let cfg_path = opts.out.join("run.json");

@@ -33,6 +33,9 @@ pub struct TrainArgs {
     /// Step from which the synthesis trains on rounded latents instead of noisy ones.
     #[arg(long, default_value_t = 5_000)]
     straight_through_from: u64,
+    /// Per-parameter gradient norm clipping (0: off).
+    #[arg(long, default_value_t = 1.0)]
+    grad_clip: f64,
     /// Hidden/hyper-latent channels N.
     #[arg(long, default_value_t = 128)]
     n: usize,
@@ -76,6 +79,7 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         patch: a.patch,
         lr: a.lr,
         aux_lr: a.aux_lr,
+        grad_clip: a.grad_clip,
         straight_through_from: a.straight_through_from,
         seed: a.seed,
         checkpoint_minutes: a.checkpoint_minutes,
