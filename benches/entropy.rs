@@ -38,9 +38,15 @@ fn bench(c: &mut Criterion) {
     let bytes = encode(&values, &indexes, &coding).expect("encodes");
     let mut g = c.benchmark_group("entropy");
     g.throughput(Throughput::Elements(n as u64));
-    g.bench_function("encode", |b| b.iter(|| encode(&values, &indexes, &coding).expect("encodes")));
+    g.bench_function("encode", |b| {
+        b.iter(|| encode(&values, &indexes, &coding).expect("encodes"))
+    });
     g.bench_function("decode", |b| {
-        b.iter_batched(|| (), |_| decode(&bytes, &indexes, &coding).expect("decodes"), BatchSize::SmallInput)
+        b.iter_batched(
+            || (),
+            |_| decode(&bytes, &indexes, &coding).expect("decodes"),
+            BatchSize::SmallInput,
+        )
     });
     g.finish();
 }

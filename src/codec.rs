@@ -76,8 +76,9 @@ impl Codec {
     /// Loads a parsed model package.
     pub fn from_package(package: &Package) -> Result<Self, Error> {
         let device = Device::flex();
-        let network = crate::model::load_weights(&package.weights, package.metadata.network, &device)
-            .map_err(Error::Model)?;
+        let network =
+            crate::model::load_weights(&package.weights, package.metadata.network, &device)
+                .map_err(Error::Model)?;
         let z_set = entropy::TableSet::from_bytes(&package.z_tables)?;
         let y_set = entropy::TableSet::from_bytes(&package.y_tables)?;
         if z_set.tables.len() != package.metadata.network.n || y_set.tables.is_empty() {
@@ -170,9 +171,15 @@ impl Codec {
     }
 
     /// Compresses an image into a writer.
-    pub fn encode_to<W: std::io::Write>(&self, image: &RgbImage, quality: f32, mut out: W) -> Result<(), Error> {
+    pub fn encode_to<W: std::io::Write>(
+        &self,
+        image: &RgbImage,
+        quality: f32,
+        mut out: W,
+    ) -> Result<(), Error> {
         let bytes = self.encode(image, quality)?;
-        out.write_all(&bytes).map_err(|e| Error::Io("output".into(), e))
+        out.write_all(&bytes)
+            .map_err(|e| Error::Io("output".into(), e))
     }
 
     /// Decompresses one `.ansel` file from a reader (reads exactly the file's bytes).
@@ -214,7 +221,11 @@ impl Codec {
         );
         let ([m, yh, yw], [n, zh, zw]) = self.network.latent_shapes(ph, pw);
         let z_indexes = entropy::channel_indexes(n, zh * zw);
-        let z_symbols = entropy::decode(section(SectionKind::HyperLatent)?, &z_indexes, &self.z_tables)?;
+        let z_symbols = entropy::decode(
+            section(SectionKind::HyperLatent)?,
+            &z_indexes,
+            &self.z_tables,
+        )?;
         let side = self.side_information(&z_symbols, [1, n, zh, zw], h.quality);
         let check = entropy::index_checksum(&side.indexes);
         if check != tile.index_check {
@@ -223,7 +234,8 @@ impl Codec {
                 derived: check,
             });
         }
-        let y_symbols = entropy::decode(section(SectionKind::Latent)?, &side.indexes, &self.y_tables)?;
+        let y_symbols =
+            entropy::decode(section(SectionKind::Latent)?, &side.indexes, &self.y_tables)?;
         let y_hat: Vec<f32> = y_symbols
             .iter()
             .zip(&side.means)

@@ -87,7 +87,9 @@ mod tests {
     #[test]
     fn pad_then_crop_is_lossless_for_awkward_sizes() {
         for (w, h) in [(1, 1), (65, 33), (513, 767), (1, 100)] {
-            let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, (x * 7 + y) as u8]));
+            let img = RgbImage::from_fn(w, h, |x, y| {
+                image::Rgb([x as u8, y as u8, (x * 7 + y) as u8])
+            });
             let (planes, ph, pw) = to_padded_planes(&img);
             assert_eq!((ph, pw), (padded_len(h) as usize, padded_len(w) as usize));
             // Edge replication: the padded corner equals the last real pixel.

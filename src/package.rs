@@ -199,7 +199,10 @@ mod tests {
         }
         let mut bad = bytes.clone();
         bad[20] ^= 1;
-        assert!(matches!(Package::from_bytes(&bad), Err(PackageError::DigestMismatch)));
+        assert!(matches!(
+            Package::from_bytes(&bad),
+            Err(PackageError::DigestMismatch)
+        ));
     }
 
     #[test]

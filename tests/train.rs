@@ -14,8 +14,16 @@ fn write_images(dir: &Path, count: u32) {
     for i in 0..count {
         let img = RgbImage::from_fn(96 + 8 * i, 80 + 4 * i, |x, y| {
             let f = |a: u32, b: u32| ((a * (3 + i) + b * 2) % 256) as u8;
-            let edge = if (x / 17 + y / 23 + i) % 2 == 0 { 40 } else { 0 };
-            image::Rgb([f(x, y).saturating_add(edge), f(y, x), ((x + y) * 2 % 256) as u8])
+            let edge = if (x / 17 + y / 23 + i) % 2 == 0 {
+                40
+            } else {
+                0
+            };
+            image::Rgb([
+                f(x, y).saturating_add(edge),
+                f(y, x),
+                ((x + y) * 2 % 256) as u8,
+            ])
         });
         img.save(dir.join(format!("img{i}.png"))).unwrap();
     }
@@ -41,7 +49,12 @@ fn tiny_config(steps: u64) -> TrainConfig {
     }
 }
 
-fn options<'a>(data: &'a Path, out: &'a Path, resume: bool, session: Option<u64>) -> RunOptions<'a> {
+fn options<'a>(
+    data: &'a Path,
+    out: &'a Path,
+    resume: bool,
+    session: Option<u64>,
+) -> RunOptions<'a> {
     RunOptions {
         data,
         out,
@@ -71,7 +84,12 @@ fn tiny_network_learns_and_resumes_exactly() {
     // The same run stopped after 30 steps and resumed.
     let resumed = tmp.path().join("resumed");
     train::train(&tiny_config(60), &options(&data, &resumed, false, Some(30))).unwrap();
-    assert_eq!(checkpoint::load_state(&checkpoint::latest(&resumed).unwrap()).unwrap().step, 30);
+    assert_eq!(
+        checkpoint::load_state(&checkpoint::latest(&resumed).unwrap())
+            .unwrap()
+            .step,
+        30
+    );
     let r = train::train(&tiny_config(60), &options(&data, &resumed, true, None)).unwrap();
     assert_eq!(r.step, 60);
     let a = s.last.unwrap();
@@ -97,7 +115,8 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
     let dir = checkpoint::latest(&out).unwrap();
     let device = burn::prelude::Device::flex();
     let state = checkpoint::load_state(&dir).unwrap();
-    let network = checkpoint::load_network(&dir.join("network.bpk"), state.network, &device).unwrap();
+    let network =
+        checkpoint::load_network(&dir.join("network.bpk"), state.network, &device).unwrap();
     let prov = export::Provenance {
         steps: state.step,
         ..Default::default()
@@ -112,11 +131,17 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
     assert_eq!(loaded, a);
     let reloaded = ansel::model::load_weights(&loaded.weights, state.network, &device).unwrap();
     let c = export::export(&reloaded, state.network, &prov).unwrap();
-    assert_eq!(c.to_bytes(), bytes, "weights and tables must survive a load bit for bit");
+    assert_eq!(
+        c.to_bytes(),
+        bytes,
+        "weights and tables must survive a load bit for bit"
+    );
 
     let codec = Codec::from_package_bytes(&bytes).unwrap();
     for (w, h) in [(1, 1), (65, 33), (513, 767)] {
-        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        });
         let stream = codec.encode(&img, 3.5).unwrap();
         let back = codec.decode(&stream).unwrap();
         assert_eq!(back.dimensions(), (w, h));

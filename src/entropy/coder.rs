@@ -45,7 +45,12 @@ impl CodingTables {
             costs: set
                 .tables
                 .iter()
-                .map(|t| t.freqs.iter().map(|&f| -(f as f64 / scale).log2() as f32).collect())
+                .map(|t| {
+                    t.freqs
+                        .iter()
+                        .map(|&f| -(f as f64 / scale).log2() as f32)
+                        .collect()
+                })
                 .collect(),
         })
     }
@@ -79,7 +84,11 @@ impl CodingTables {
 }
 
 /// Encodes `values[i]` with table `indexes[i]`.
-pub fn encode(values: &[i32], indexes: &[u16], tables: &CodingTables) -> Result<Vec<u8>, EntropyError> {
+pub fn encode(
+    values: &[i32],
+    indexes: &[u16],
+    tables: &CodingTables,
+) -> Result<Vec<u8>, EntropyError> {
     if values.len() != indexes.len() {
         return Err(EntropyError::Corrupt("values and indexes differ in length"));
     }
@@ -117,7 +126,11 @@ pub fn encode(values: &[i32], indexes: &[u16], tables: &CodingTables) -> Result<
 
 /// Decodes as many values as there are `indexes`. Corrupt input gives an error where it can
 /// be detected (bad framing, words left over, escapes missing or left over), never a panic.
-pub fn decode(bytes: &[u8], indexes: &[u16], tables: &CodingTables) -> Result<Vec<i32>, EntropyError> {
+pub fn decode(
+    bytes: &[u8],
+    indexes: &[u16],
+    tables: &CodingTables,
+) -> Result<Vec<i32>, EntropyError> {
     tables.check(indexes)?;
     let n = bytes
         .get(..4)
@@ -133,8 +146,8 @@ pub fn decode(bytes: &[u8], indexes: &[u16], tables: &CodingTables) -> Result<Ve
         .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
         .collect();
     let mut escapes = &bytes[end..];
-    let mut coder =
-        DefaultAnsCoder::from_compressed(words).map_err(|_| EntropyError::Corrupt("trailing zero word"))?;
+    let mut coder = DefaultAnsCoder::from_compressed(words)
+        .map_err(|_| EntropyError::Corrupt("trailing zero word"))?;
     let mut out = Vec::with_capacity(indexes.len());
     for &t in indexes {
         let t = t as usize;
@@ -146,7 +159,9 @@ pub fn decode(bytes: &[u8], indexes: &[u16], tables: &CodingTables) -> Result<Ve
         }
     }
     if !coder.is_empty() {
-        return Err(EntropyError::Corrupt("data left over after the last symbol"));
+        return Err(EntropyError::Corrupt(
+            "data left over after the last symbol",
+        ));
     }
     if !escapes.is_empty() {
         return Err(EntropyError::Corrupt("escape data left over"));
@@ -227,7 +242,11 @@ mod tests {
         let mut r = rng.random_range(0..1u32 << PRECISION);
         for (s, &f) in table.freqs.iter().enumerate() {
             if r < f {
-                return if s == table.len() { 100_000 } else { table.offset + s as i32 };
+                return if s == table.len() {
+                    100_000
+                } else {
+                    table.offset + s as i32
+                };
             }
             r -= f;
         }
@@ -245,7 +264,13 @@ mod tests {
                 indexes.push(t as u16);
                 values.push(sample(&set, t, &mut rng));
             }
-            for v in [i32::MIN, i32::MAX, -1_000_000, 5000, set.tables[t].offset - 1] {
+            for v in [
+                i32::MIN,
+                i32::MAX,
+                -1_000_000,
+                5000,
+                set.tables[t].offset - 1,
+            ] {
                 indexes.push(t as u16);
                 values.push(v);
             }
@@ -271,11 +296,17 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(2);
         let n = 1_000_000;
         let indexes: Vec<u16> = (0..n).map(|_| rng.random_range(0..40u16)).collect();
-        let values: Vec<i32> = indexes.iter().map(|&t| sample(&set, t as usize, &mut rng)).collect();
+        let values: Vec<i32> = indexes
+            .iter()
+            .map(|&t| sample(&set, t as usize, &mut rng))
+            .collect();
         let bytes = encode(&values, &indexes, &coding).unwrap();
         let ideal = ideal_bits(&values, &indexes, &coding);
         let actual = 8.0 * bytes.len() as f64;
-        assert!(actual <= ideal * 1.005 && actual >= ideal * 0.999, "actual {actual} ideal {ideal}");
+        assert!(
+            actual <= ideal * 1.005 && actual >= ideal * 0.999,
+            "actual {actual} ideal {ideal}"
+        );
     }
 
     #[test]
@@ -286,15 +317,24 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let sigmas: Vec<f32> = (0..5000).map(|_| rng.random_range(0.1..20.0f32)).collect();
         let indexes = q.indexes(&sigmas);
-        let values: Vec<i32> = indexes.iter().map(|&t| sample(&set, t as usize, &mut rng)).collect();
+        let values: Vec<i32> = indexes
+            .iter()
+            .map(|&t| sample(&set, t as usize, &mut rng))
+            .collect();
         let bytes = encode(&values, &indexes, &coding).unwrap();
         let mut wrong = indexes.clone();
         wrong[2500] += 1;
         match decode(&bytes, &wrong, &coding) {
             Err(_) => {}
-            Ok(v) => assert_ne!(v, values, "a wrong table must not decode silently to the input"),
+            Ok(v) => assert_ne!(
+                v, values,
+                "a wrong table must not decode silently to the input"
+            ),
         }
-        assert_ne!(super::super::index_checksum(&wrong), super::super::index_checksum(&indexes));
+        assert_ne!(
+            super::super::index_checksum(&wrong),
+            super::super::index_checksum(&indexes)
+        );
     }
 
     #[test]
@@ -302,7 +342,10 @@ mod tests {
         let (set, coding) = default_tables();
         let mut rng = StdRng::seed_from_u64(4);
         let indexes: Vec<u16> = (0..300).map(|_| rng.random_range(0..64u16)).collect();
-        let values: Vec<i32> = indexes.iter().map(|&t| sample(&set, t as usize, &mut rng)).collect();
+        let values: Vec<i32> = indexes
+            .iter()
+            .map(|&t| sample(&set, t as usize, &mut rng))
+            .collect();
         let bytes = encode(&values, &indexes, &coding).unwrap();
         for cut in 0..bytes.len() {
             let _ = decode(&bytes[..cut], &indexes, &coding);
@@ -321,7 +364,9 @@ mod tests {
 
     #[test]
     fn small_tables_are_valid() {
-        let t = TableSet { tables: vec![Table::from_pmf(0.0, 0, &[1.0], 0.0)] };
+        let t = TableSet {
+            tables: vec![Table::from_pmf(0.0, 0, &[1.0], 0.0)],
+        };
         let c = CodingTables::new(&t).unwrap();
         let b = encode(&[0, 0, 3], &[0, 0, 0], &c).unwrap();
         assert_eq!(decode(&b, &[0, 0, 0], &c).unwrap(), vec![0, 0, 3]);

@@ -5,7 +5,9 @@ use super::tables::{Table, TableSet};
 
 /// One table per channel from `(median, lowest offset, pmf of offsets lo, lo+1, …)`.
 /// The mass the pmf misses goes to the escape symbol.
-pub fn factorized_tables<'a>(channels: impl IntoIterator<Item = (f32, i32, &'a [f64])>) -> TableSet {
+pub fn factorized_tables<'a>(
+    channels: impl IntoIterator<Item = (f32, i32, &'a [f64])>,
+) -> TableSet {
     let tables = channels
         .into_iter()
         .map(|(median, lo, pmf)| {

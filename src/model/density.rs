@@ -60,8 +60,10 @@ impl FactorizedDensity {
         let q: Vec<f32> = (0..channels)
             .flat_map(|_| [-INIT_SCALE as f32, 0.0, INIT_SCALE as f32])
             .collect();
-        let quantiles =
-            Param::from_tensor(Tensor::<3>::from_data(TensorData::new(q, [channels, 1, 3]), device));
+        let quantiles = Param::from_tensor(Tensor::<3>::from_data(
+            TensorData::new(q, [channels, 1, 3]),
+            device,
+        ));
         Self {
             matrices,
             biases,
@@ -114,7 +116,8 @@ impl FactorizedDensity {
         let target = (2.0 / TAIL_MASS - 1.0).ln() as f32;
         let c = self.channels();
         let t: Vec<f32> = (0..c).flat_map(|_| [-target, 0.0, target]).collect();
-        let target = Tensor::<3>::from_data(TensorData::new(t, [c, 1, 3]), &self.quantiles.device());
+        let target =
+            Tensor::<3>::from_data(TensorData::new(t, [c, 1, 3]), &self.quantiles.device());
         let logits = self.logits_cumulative(self.quantiles.val(), true);
         (logits - target).abs().sum()
     }

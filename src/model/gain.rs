@@ -9,7 +9,9 @@ use burn::module::Param;
 use burn::prelude::*;
 
 /// The λ ladder: CompressAI's MSE λ for qualities 1..=8 (loss = λ·255²·MSE + bpp).
-pub const LAMBDAS: [f64; 8] = [0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800];
+pub const LAMBDAS: [f64; 8] = [
+    0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800,
+];
 
 /// Lowest quality value.
 pub const QUALITY_MIN: f32 = 1.0;
@@ -121,7 +123,10 @@ impl Gains {
                 .try_to_vec()
                 .expect("f32 gains");
             let c = rows.len() / LAMBDAS.len();
-            let (a, b) = (&rows[lo * c..(lo + 1) * c], &rows[(lo + 1) * c..(lo + 2) * c]);
+            let (a, b) = (
+                &rows[lo * c..(lo + 1) * c],
+                &rows[(lo + 1) * c..(lo + 2) * c],
+            );
             let v: Vec<f32> = a
                 .iter()
                 .zip(b)

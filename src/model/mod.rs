@@ -16,7 +16,7 @@ mod likelihood;
 mod transforms;
 
 pub use density::{ChannelPmf, FactorizedDensity, TAIL_MASS};
-pub use gain::{lambda_for_quality, ladder_position, GainSet, LAMBDAS, QUALITY_MAX, QUALITY_MIN};
+pub use gain::{ladder_position, lambda_for_quality, GainSet, LAMBDAS, QUALITY_MAX, QUALITY_MIN};
 pub use likelihood::{bits_per_sample, gaussian_likelihood, SCALE_BOUND};
 
 use burn::prelude::*;
@@ -199,11 +199,15 @@ fn straight_through_round(x: Tensor<4>, offset: Tensor<4>) -> Tensor<4> {
 
 /// Loads network weights (burnpack bytes, as written by [`weights_to_bytes`]) into a fresh
 /// network of `config` on `device`.
-pub fn load_weights(bytes: &[u8], config: NetworkConfig, device: &Device) -> Result<Network, String> {
+pub fn load_weights(
+    bytes: &[u8],
+    config: NetworkConfig,
+    device: &Device,
+) -> Result<Network, String> {
     use burn::store::ModuleRecord;
     use burn::tensor::Bytes;
-    let record =
-        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| format!("{e:?}"))?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| format!("{e:?}"))?;
     Ok(Network::new(config, device).load_record(record))
 }
 

@@ -114,7 +114,11 @@ pub fn load_state(dir: &Path) -> Result<RunState, TrainError> {
 }
 
 /// Loads a network's weights from a burnpack file into a fresh network of `config`.
-pub fn load_network(path: &Path, config: NetworkConfig, device: &Device) -> Result<Network, TrainError> {
+pub fn load_network(
+    path: &Path,
+    config: NetworkConfig,
+    device: &Device,
+) -> Result<Network, TrainError> {
     let bytes = fs::read(path).map_err(io(path))?;
     crate::model::load_weights(&bytes, config, device)
         .map_err(|e| TrainError::Checkpoint(path.to_path_buf(), e))

@@ -122,7 +122,10 @@ pub fn spawn_loader(
     let (tx, rx) = sync_channel(4);
     thread::spawn(move || {
         let mut step = first;
-        while tx.send(make_batch(&images, seed, step, batch, patch)).is_ok() {
+        while tx
+            .send(make_batch(&images, seed, step, batch, patch))
+            .is_ok()
+        {
             step += 1;
         }
     });
@@ -153,7 +156,10 @@ mod tests {
     #[test]
     fn kodak_is_refused() {
         let files = vec![PathBuf::from("a/photo.png"), PathBuf::from("b/kodim07.png")];
-        assert!(matches!(refuse_kodak(&files), Err(TrainError::EvaluationData(_))));
+        assert!(matches!(
+            refuse_kodak(&files),
+            Err(TrainError::EvaluationData(_))
+        ));
         assert!(refuse_kodak(&files[..1]).is_ok());
     }
 }

@@ -28,7 +28,11 @@ pub struct Provenance {
 
 /// Freezes `network` into a package: builds the integer tables of z from the learned density
 /// and of y from the scale ladder. Deterministic: the same network gives the same bytes.
-pub fn export(network: &Network, config: NetworkConfig, provenance: &Provenance) -> Result<Package, TrainError> {
+pub fn export(
+    network: &Network,
+    config: NetworkConfig,
+    provenance: &Provenance,
+) -> Result<Package, TrainError> {
     let network = network.valid();
     let pmfs = network.density().export_pmfs();
     let z = factorized_tables(pmfs.iter().map(|p| (p.median, p.lo, p.pmf.as_slice())));
@@ -54,7 +58,10 @@ pub fn export(network: &Network, config: NetworkConfig, provenance: &Provenance)
 pub fn dataset_hash(dir: &Path) -> Result<String, TrainError> {
     let mut h = Sha256::new();
     for f in list_images(dir)? {
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         h.update((name.len() as u64).to_le_bytes());
         h.update(name.as_bytes());
         let mut bytes = Vec::new();

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::optim::grad_clipping::GradientClippingConfig;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -185,7 +185,11 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
     let files = data::list_images(opts.data)?;
     data::refuse_kodak(&files)?;
 
-    let latest = if opts.resume { checkpoint::latest(opts.out) } else { None };
+    let latest = if opts.resume {
+        checkpoint::latest(opts.out)
+    } else {
+        None
+    };
     let (mut network, mut optim, mut aux_optim, mut state) = match &latest {
         Some(dir) => {
             let c = checkpoint::load(dir, &device, || optimizer(config.grad_clip))?;
@@ -217,11 +221,18 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         }
     };
     let cfg_path = opts.out.join("run.json");
-    fs::write(&cfg_path, serde_json::to_vec_pretty(config).expect("config serializes"))
-        .map_err(|e| TrainError::Io(cfg_path.clone(), e))?;
+    fs::write(
+        &cfg_path,
+        serde_json::to_vec_pretty(config).expect("config serializes"),
+    )
+    .map_err(|e| TrainError::Io(cfg_path.clone(), e))?;
 
     let images = Arc::new(data::load_images(&files, config.patch)?);
-    eprintln!("{} training images from {}", images.len(), opts.data.display());
+    eprintln!(
+        "{} training images from {}",
+        images.len(),
+        opts.data.display()
+    );
     let batches = data::spawn_loader(images, config.seed, state.step, config.batch, config.patch);
 
     let val_images = match opts.validation {
@@ -255,14 +266,19 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         let batch = batches.recv().expect("loader thread alive");
         debug_assert_eq!(batch.step, state.step);
         let x = Tensor::<4>::from_data(TensorData::new(batch.pixels, [b, 3, p, p]), &device);
-        let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0xA5A5) ^ state.step.rotate_left(17));
+        let mut rng =
+            StdRng::seed_from_u64(config.seed.wrapping_add(0xA5A5) ^ state.step.rotate_left(17));
         let ste = state.step >= config.straight_through_from;
         let out = network.forward_train(x.clone(), &batch.rungs, ste, |shape| {
             let n: usize = shape.iter().product();
             let v: Vec<f32> = (0..n).map(|_| rng.random::<f32>() - 0.5).collect();
             Tensor::<4>::from_data(TensorData::new(v, shape), &device)
         });
-        let mse = (out.x_hat - x).square().reshape([b, 3 * p * p]).mean_dim(1).reshape([b]);
+        let mse = (out.x_hat - x)
+            .square()
+            .reshape([b, 3 * p * p])
+            .mean_dim(1)
+            .reshape([b]);
         let lambdas: Vec<f32> = batch
             .rungs
             .iter()
@@ -270,7 +286,12 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             .collect();
         let lambdas = Tensor::<1>::from_data(TensorData::new(lambdas, [b]), &device);
         if std::env::var_os("ANSEL_TRAIN_DEBUG").is_some() && state.step % 25 == 0 {
-            let v = |t: Tensor<1>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+            let v = |t: Tensor<1>| {
+                t.into_data()
+                    .convert::<f32>()
+                    .try_to_vec::<f32>()
+                    .unwrap_or_default()
+            };
             eprintln!(
                 "debug step {}: rungs {:?} mse {:?} bits_y {:?} bits_z {:?} |y| {:?} σ {:?}",
                 state.step,
@@ -306,7 +327,11 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             let line = acc.line(&state, lr, interval_start.elapsed().as_secs_f64());
             acc = Accumulator::default();
             interval_start = Instant::now();
-            let _ = writeln!(log, "{}", serde_json::to_string(&line).expect("log serializes"));
+            let _ = writeln!(
+                log,
+                "{}",
+                serde_json::to_string(&line).expect("log serializes")
+            );
             let msg = format!(
                 "loss {:.3}  bpp {:.3}  psnr {:.2}  aux {:.1}  lr {:.1e}",
                 line.loss, line.bpp, line.psnr, line.aux, line.lr
@@ -314,15 +339,20 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             if opts.progress {
                 bar.set_message(msg);
             } else {
-                eprintln!("step {} {msg}  {:.2} steps/s", line.step, line.steps_per_sec);
+                eprintln!(
+                    "step {} {msg}  {:.2} steps/s",
+                    line.step, line.steps_per_sec
+                );
             }
             summary.first.get_or_insert_with(|| line.clone());
             summary.last = Some(line);
         }
-        if !val_images.is_empty() && (state.step % config.validate_every == 0 || state.step == end) {
+        if !val_images.is_empty() && (state.step % config.validate_every == 0 || state.step == end)
+        {
             run_validation(&network, config, &state, &val_images, opts.out)?;
         }
-        if last_ckpt.elapsed().as_secs_f64() > config.checkpoint_minutes * 60.0 || state.step == end {
+        if last_ckpt.elapsed().as_secs_f64() > config.checkpoint_minutes * 60.0 || state.step == end
+        {
             checkpoint::save(opts.out, &network, &optim, &aux_optim, &state)?;
             last_ckpt = Instant::now();
         }

@@ -94,7 +94,10 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         init_weights: a.init.as_deref(),
         max_session_steps: a.session_steps,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        validation: a.val_dir.is_dir().then_some((a.val_dir.as_path(), a.val_images)),
+        validation: a
+            .val_dir
+            .is_dir()
+            .then_some((a.val_dir.as_path(), a.val_images)),
     };
     let s = train::train(&config, &opts)?;
     eprintln!("stopped at step {}", s.step);
@@ -122,7 +125,8 @@ pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
     let dir = if a.run.join("state.json").is_file() {
         a.run.clone()
     } else {
-        checkpoint::latest(&a.run).ok_or_else(|| format!("{}: no checkpoint found", a.run.display()))?
+        checkpoint::latest(&a.run)
+            .ok_or_else(|| format!("{}: no checkpoint found", a.run.display()))?
     };
     let device = burn::prelude::Device::flex();
     let state = checkpoint::load_state(&dir)?;
@@ -142,7 +146,10 @@ pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
         "exported {} (step {}, model {}) to {}",
         dir.display(),
         state.step,
-        ansel::codec_format::ModelId { arch: package.metadata.arch, hash: package.id() },
+        ansel::codec_format::ModelId {
+            arch: package.metadata.arch,
+            hash: package.id()
+        },
         a.output.display()
     );
     Ok(())
