@@ -23,6 +23,15 @@ use crate::image_io;
 use crate::model::{Network, QUALITY_MAX, QUALITY_MIN};
 use crate::package::{ModelMetadata, Package};
 
+/// Largest image the codec accepts: the network runs on the whole (single-tile) image, and
+/// its activations take about 150 bytes per pixel, so this bounds memory at a few GiB.
+pub const LIMITS: Limits = Limits {
+    max_width: 16_384,
+    max_height: 16_384,
+    max_pixels: 40_000_000,
+    ..Limits::DEFAULT
+};
+
 /// The default model package, trained by the ansel project (see `assets/MODEL.md`).
 /// Aligned so the bytes could be viewed as f32 without copying.
 #[repr(C, align(64))]
@@ -126,7 +135,7 @@ impl Codec {
             tile_width: width,
             tile_height: height,
         };
-        header.validate(&Limits::default())?;
+        header.validate(&LIMITS)?;
         let (planes, ph, pw) = image_io::to_padded_planes(image);
         let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
         let gains = self.network.gains_for_quality(quality, &self.device);
@@ -170,6 +179,39 @@ impl Codec {
         Ok(container.to_bytes()?)
     }
 
+    /// Compares the rate the training loss estimates (−log2 of the model likelihoods of the
+    /// quantised latents, as in CompressAI's `forward`) with the bytes the entropy coder
+    /// actually writes for `image` at `quality`.
+    pub fn rate_report(&self, image: &RgbImage, quality: f32) -> Result<RateReport, Error> {
+        check_quality(quality)?;
+        let stream = self.encode(image, quality)?;
+        let container = Container::from_bytes(&stream, &LIMITS)?;
+        let tile = &container.tiles[0];
+        let len = |k| tile.section(k).map_or(0, |s| s.len());
+        let (planes, ph, pw) = image_io::to_padded_planes(image);
+        let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
+        let gains = self.network.gains_for_quality(quality, &self.device);
+        let y = self.network.analyse(x, &gains);
+        let z = self.network.hyper_analyse(y.clone(), &gains);
+        let medians = self.network.density().medians();
+        let z_hat = (z - medians.clone()).round() + medians;
+        let bits_z =
+            crate::model::bits_per_sample(self.network.density().likelihood(z_hat.clone()));
+        let (means, scales) = self.network.hyper_synthesise(z_hat, &gains);
+        let y_hat = (y - means.clone()).round() + means.clone();
+        let lik = crate::model::gaussian_likelihood(y_hat, means, scales);
+        let bits_y = crate::model::bits_per_sample(lik);
+        let pixels = image.width() as f64 * image.height() as f64;
+        Ok(RateReport {
+            estimated_bits_y: bits_y.into_scalar::<f32>() as f64,
+            estimated_bits_z: bits_z.into_scalar::<f32>() as f64,
+            coded_bytes_y: len(SectionKind::Latent),
+            coded_bytes_z: len(SectionKind::HyperLatent),
+            file_bytes: stream.len(),
+            pixels,
+        })
+    }
+
     /// Compresses an image into a writer.
     pub fn encode_to<W: std::io::Write>(
         &self,
@@ -184,13 +226,13 @@ impl Codec {
 
     /// Decompresses one `.ansel` file from a reader (reads exactly the file's bytes).
     pub fn decode_from<R: std::io::Read>(&self, input: R) -> Result<RgbImage, Error> {
-        let container = Container::read_from(input, &Limits::default())?;
+        let container = Container::read_from(input, &LIMITS)?;
         self.decode_container(&container)
     }
 
     /// Decompresses an `.ansel` stream made with this model.
     pub fn decode(&self, bytes: &[u8]) -> Result<RgbImage, Error> {
-        let container = Container::from_bytes(bytes, &Limits::default())?;
+        let container = Container::from_bytes(bytes, &LIMITS)?;
         self.decode_container(&container)
     }
 
@@ -264,6 +306,31 @@ impl Codec {
             means: to_vec(means),
             indexes: self.scales.indexes(&scales),
         }
+    }
+}
+
+/// Estimated against actual rate of one image (see [`Codec::rate_report`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateReport {
+    /// −Σ log2 p of the latent under the Gaussian conditional with exact scales.
+    pub estimated_bits_y: f64,
+    /// −Σ log2 p of the hyper-latent under the learned factorized density.
+    pub estimated_bits_z: f64,
+    /// Bytes of the latent section.
+    pub coded_bytes_y: usize,
+    /// Bytes of the hyper-latent section.
+    pub coded_bytes_z: usize,
+    /// Bytes of the whole file (header, tables of sections, checksum included).
+    pub file_bytes: usize,
+    /// Pixels of the image.
+    pub pixels: f64,
+}
+
+impl RateReport {
+    /// Coded bits of both sections over estimated bits, minus one (0.01 = 1 % over).
+    pub fn relative_gap(&self) -> f64 {
+        let coded = 8.0 * (self.coded_bytes_y + self.coded_bytes_z) as f64;
+        coded / (self.estimated_bits_y + self.estimated_bits_z) - 1.0
     }
 }
 

@@ -8,11 +8,13 @@
 //! over a data set is the plain mean of the per-image values.
 
 pub mod bdrate;
+pub mod harness;
 pub mod metrics;
 pub mod plot;
 pub mod report;
 
 pub use bdrate::{bd_psnr, bd_rate, BdMethod};
+pub use harness::{evaluate, load_dataset, Evaluation, HarnessError, HarnessOptions};
 pub use metrics::{
     ms_ssim_db, ms_ssim_rgb, mse_rgb, psnr_from_mse, psnr_rgb, ssim_rgb, MS_SSIM_MIN_SIDE,
 };

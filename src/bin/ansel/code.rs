@@ -80,14 +80,22 @@ pub fn encode(a: EncodeArgs) -> Result<()> {
     let img = image::open(&a.input).map_err(|e| format!("{}: {e}", a.input.display()))?;
     let (img, conversion) = to_rgb8(img);
     match conversion {
-        Conversion::DroppedAlpha => eprintln!("ansel: {}: warning: alpha channel dropped", a.input.display()),
-        Conversion::ReducedDepth => eprintln!("ansel: {}: warning: reduced to 8 bits per sample", a.input.display()),
+        Conversion::DroppedAlpha => eprintln!(
+            "ansel: {}: warning: alpha channel dropped",
+            a.input.display()
+        ),
+        Conversion::ReducedDepth => eprintln!(
+            "ansel: {}: warning: reduced to 8 bits per sample",
+            a.input.display()
+        ),
         Conversion::None | Conversion::FromGrey => {}
     }
     let t_load = t0.elapsed();
     let codec = load_codec(&a.model)?;
     let t1 = Instant::now();
-    let bytes = codec.encode(&img, a.quality).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let bytes = codec
+        .encode(&img, a.quality)
+        .map_err(|e| format!("{}: {e}", a.input.display()))?;
     let t_code = t1.elapsed();
     let out = a.output.unwrap_or_else(|| a.input.with_extension("ansel"));
     write_atomically(&out, &bytes, a.force)?;
@@ -109,22 +117,32 @@ pub fn decode(a: DecodeArgs) -> Result<()> {
     let bytes = read(&a.input)?;
     let codec = load_codec(&a.model)?;
     let t0 = Instant::now();
-    let img = codec.decode(&bytes).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let img = codec
+        .decode(&bytes)
+        .map_err(|e| format!("{}: {e}", a.input.display()))?;
     let t_code = t0.elapsed();
     let out = a.output.unwrap_or_else(|| a.input.with_extension("png"));
-    let format = image::ImageFormat::from_path(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let format =
+        image::ImageFormat::from_path(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut buf = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut buf, format).map_err(|e| format!("{}: {e}", out.display()))?;
+    img.write_to(&mut buf, format)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
     write_atomically(&out, buf.get_ref(), a.force)?;
     if a.verbose {
-        eprintln!("{} → {}: decode {:.0} ms", a.input.display(), out.display(), t_code.as_secs_f64() * 1e3);
+        eprintln!(
+            "{} → {}: decode {:.0} ms",
+            a.input.display(),
+            out.display(),
+            t_code.as_secs_f64() * 1e3
+        );
     }
     Ok(())
 }
 
 pub fn info(a: InfoArgs) -> Result<()> {
     let bytes = read(&a.input)?;
-    let info = Container::inspect(&bytes, &Limits::default()).map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let info = Container::inspect(&bytes, &Limits::default())
+        .map_err(|e| format!("{}: {e}", a.input.display()))?;
     let h = &info.header;
     let bpp = 8.0 * info.file_len as f64 / h.pixel_count() as f64;
     if a.json {
@@ -156,15 +174,34 @@ pub fn info(a: InfoArgs) -> Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("{}: ansel {} file, {} bytes", a.input.display(), info.version, info.file_len);
+        println!(
+            "{}: ansel {} file, {} bytes",
+            a.input.display(),
+            info.version,
+            info.file_len
+        );
         println!("  image    {}×{} {}", h.width, h.height, h.color);
         println!("  quality  {}", h.quality);
         println!("  model    {}", h.model);
-        println!("  tiles    {}×{} of {}×{}", h.tiles_x(), h.tiles_y(), h.tile_width, h.tile_height);
+        println!(
+            "  tiles    {}×{} of {}×{}",
+            h.tiles_x(),
+            h.tiles_y(),
+            h.tile_width,
+            h.tile_height
+        );
         println!("  rate     {bpp:.4} bpp");
         for (i, t) in info.tiles.iter().enumerate() {
-            let secs: Vec<String> = t.sections.iter().map(|s| format!("{} {} B", s.kind, s.len)).collect();
-            println!("  tile {i}   {} (index check {:08x})", secs.join(", "), t.index_check);
+            let secs: Vec<String> = t
+                .sections
+                .iter()
+                .map(|s| format!("{} {} B", s.kind, s.len))
+                .collect();
+            println!(
+                "  tile {i}   {} (index check {:08x})",
+                secs.join(", "),
+                t.index_check
+            );
         }
     }
     Ok(())

@@ -1,0 +1,146 @@
+//! `ansel eval` end to end: a tiny data set through the binary, CompressAI JSON, per-image JSON, plot and BD-rate
+//! table; and the checks that fail before any coding.
+
+use std::path::{Path, PathBuf};
+
+use ansel::eval::harness::PerImageFile;
+use ansel::eval::ResultsFile;
+use assert_cmd::cargo::cargo_bin_cmd;
+use image::RgbImage;
+use predicates::str::contains;
+
+/// Two small textured images (MS-SSIM needs a shorter side of at least 161 pixels).
+fn write_dataset(dir: &Path) {
+    for (i, (w, h)) in [(176u32, 176u32), (200, 168)].into_iter().enumerate() {
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            let edge = if (x / 23 + y / 31 + i as u32) % 2 == 0 {
+                70
+            } else {
+                0
+            };
+            image::Rgb([
+                (x + edge) as u8,
+                (y * 3 / 2) as u8,
+                ((x * y) % 97 + edge) as u8,
+            ])
+        });
+        img.save(dir.join(format!("im{i}.png"))).unwrap();
+    }
+}
+
+fn webp_baseline() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/baselines/kodak/webp.json");
+    p.is_file().then_some(p)
+}
+
+#[test]
+fn eval_writes_results_plot_and_bd_rate_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    write_dataset(&data);
+    let (json, per_image, plot) = (
+        out.join("out.json"),
+        out.join("per.json"),
+        out.join("out.png"),
+    );
+
+    let mut cmd = cargo_bin_cmd!("ansel");
+    cmd.arg("eval")
+        .arg("--dataset")
+        .arg(&data)
+        .args(["--qualities", "2,6", "--name", "tiny"])
+        .arg("--json")
+        .arg(&json)
+        .arg("--per-image")
+        .arg(&per_image)
+        .arg("--plot")
+        .arg(&plot);
+    let webp = webp_baseline();
+    match &webp {
+        Some(p) => {
+            cmd.arg("--compare").arg(p);
+        }
+        None => eprintln!("../shared absent: --compare not tested"),
+    }
+    let assert = cmd
+        .assert()
+        .success()
+        .stdout(contains("tiny: mean over 2 images"))
+        .stdout(contains(
+            "| quality | bpp | PSNR (dB) | MS-SSIM | enc (ms) | dec (ms) |",
+        ))
+        .stdout(contains("| 6 | "));
+    if webp.is_some() {
+        assert
+            .stdout(contains("| Anchor | BD-rate cubic | BD-rate PCHIP |"))
+            .stdout(contains("| WebP (libwebp 1.2.4) |"));
+    }
+
+    let results = ResultsFile::read(&json).unwrap();
+    assert_eq!(results.name, "tiny");
+    assert!(
+        results.description.contains("ansel eval --dataset"),
+        "{}",
+        results.description
+    );
+    assert_eq!(results.results.bpp.len(), 2);
+    assert!(results.results.bpp.iter().all(|&b| b > 0.0));
+    for list in [
+        &results.results.psnr_rgb,
+        &results.results.ms_ssim_rgb,
+        &results.results.encoding_time,
+        &results.results.decoding_time,
+    ] {
+        assert_eq!(list.as_ref().map(Vec::len), Some(2));
+    }
+    assert_eq!(
+        results.results.extra["quality"],
+        serde_json::json!([2.0, 6.0])
+    );
+    assert_eq!(results.meta.as_ref().unwrap()["images"], 2);
+
+    let per: PerImageFile =
+        serde_json::from_str(&std::fs::read_to_string(&per_image).unwrap()).unwrap();
+    assert_eq!(per.results.len(), 2);
+    assert_eq!(per.results[0].images.len(), 2);
+    assert_eq!(per.results[0].images[1].image, "im1.png");
+    let mean_bpp = per.results[1].images.iter().map(|r| r.bpp).sum::<f64>() / 2.0;
+    assert_eq!(mean_bpp, results.results.bpp[1]);
+
+    let png = image::open(&plot).unwrap();
+    assert_eq!((png.width(), png.height()), (1200, 800));
+    // Atomic writes leave no temporary files behind.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 3);
+}
+
+#[test]
+fn eval_fails_before_coding_on_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_dataset(tmp.path());
+    let json = tmp.path().join("out.json");
+    let dataset = tmp.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut cmd = cargo_bin_cmd!("ansel");
+        cmd.args([
+            "eval",
+            "--dataset",
+            dataset,
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .args(extra);
+        cmd.assert().failure()
+    };
+    run(&["--compare", "/nonexistent/anchor.json"]).stderr(contains("/nonexistent/anchor.json"));
+    run(&["--qualities", "2,9"]).stderr(contains("bad qualities"));
+    run(&["--plot", "/nonexistent/dir/out.png"]).stderr(contains("does not exist"));
+    run(&["--jobs", "0"]);
+    let empty = tempfile::tempdir().unwrap();
+    let mut cmd = cargo_bin_cmd!("ansel");
+    cmd.arg("eval").arg("--dataset").arg(empty.path());
+    cmd.assert().failure().stderr(contains("no images"));
+    assert!(!json.exists());
+}
