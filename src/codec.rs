@@ -17,6 +17,7 @@ use image::RgbImage;
 
 use codec_format::{ColorLayout, Container, Header, Limits, ModelId, Section, SectionKind, Tile};
 
+use crate::backend::SelectedDevice;
 use crate::entropy::{self, CodingTables, ScaleQuantizer};
 use crate::error::Error;
 use crate::image_io;
@@ -110,6 +111,17 @@ impl Codec {
             },
             metadata: package.metadata.clone(),
         })
+    }
+
+    /// Moves the network to another device (see [`crate::backend`]). Streams stay
+    /// interchangeable: the entropy-coding decisions are made on the host.
+    pub fn on_device(self, device: &SelectedDevice) -> Self {
+        let device = device.device().clone();
+        Self {
+            network: self.network.to_device(&device),
+            device,
+            ..self
+        }
     }
 
     /// Identity written into (and checked against) every stream.
@@ -347,4 +359,66 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .convert::<f32>()
         .try_to_vec()
         .expect("float tensor")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo_like(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let v = |a: u32, b: u32| ((a * 7 + b * 3 + (a * b) % 23) % 256) as u8;
+            image::Rgb([v(x, y), v(y, x), ((x + y) * 2 % 256) as u8])
+        })
+    }
+
+    /// A decoder whose scale quantisation puts one element in another table (as a GPU or
+    /// another CPU rounding σ differently would) must refuse the stream, not return garbage.
+    #[test]
+    fn a_decoder_deriving_another_table_index_fails_with_index_mismatch() {
+        let encoder = Codec::embedded().unwrap();
+        let img = photo_like(96, 80);
+        let stream = encoder.encode(&img, 4.0).unwrap();
+        assert!(encoder.decode(&stream).is_ok());
+
+        // σ of every latent element exactly as the decoder computes it.
+        let container = Container::from_bytes(&stream, &LIMITS).unwrap();
+        let (ph, pw) = (
+            image_io::padded_len(80) as usize,
+            image_io::padded_len(96) as usize,
+        );
+        let (_, [n, zh, zw]) = encoder.network.latent_shapes(ph, pw);
+        let z = entropy::decode(
+            container.tiles[0]
+                .section(SectionKind::HyperLatent)
+                .unwrap(),
+            &entropy::channel_indexes(n, zh * zw),
+            &encoder.z_tables,
+        )
+        .unwrap();
+        let plane = zh * zw;
+        let z_hat: Vec<f32> = z
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| s as f32 + encoder.z_medians[i / plane])
+            .collect();
+        let gains = encoder.network.gains_for_quality(4.0, &encoder.device);
+        let z_hat = Tensor::<4>::from_data(TensorData::new(z_hat, [1, n, zh, zw]), &encoder.device);
+        let sigmas = to_vec(encoder.network.hyper_synthesise(z_hat, &gains).1);
+
+        // Move the threshold of the smallest σ's table just below it: that element (and
+        // only elements with the same table and σ above the new threshold) changes table.
+        let sigma = sigmas.iter().copied().fold(f32::INFINITY, f32::min);
+        let i = encoder.scales.index(sigma) as usize;
+        let mut decoder = Codec::embedded().unwrap();
+        decoder.scales = encoder.scales.with_threshold(i, sigma.next_down());
+        assert_ne!(
+            decoder.scales.indexes(&sigmas),
+            encoder.scales.indexes(&sigmas)
+        );
+        match decoder.decode(&stream) {
+            Err(Error::IndexMismatch { stream, derived }) => assert_ne!(stream, derived),
+            other => panic!("expected an index mismatch, got {other:?}"),
+        }
+    }
 }

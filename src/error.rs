@@ -51,4 +51,7 @@ pub enum Error {
     /// The model weights could not be loaded.
     #[error("model weights: {0}")]
     Model(String),
+    /// The requested compute device is not available.
+    #[error("device: {0}")]
+    Device(String),
 }

@@ -1,6 +1,7 @@
 //! ansel: a learned image codec.
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod codec;
 pub mod entropy;
 mod error;

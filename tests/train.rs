@@ -63,6 +63,7 @@ fn options<'a>(
         max_session_steps: session,
         progress: false,
         validation: None,
+        device: burn::prelude::Device::flex(),
     }
 }
 

@@ -89,6 +89,15 @@ impl ScaleQuantizer {
         i.min(self.thresholds.len() - 1) as u16
     }
 
+    /// The same quantiser with threshold `i` moved to `t`: stands in for a machine whose
+    /// hyper-synthesis rounds differently, in tests of the mismatch check.
+    #[cfg(test)]
+    pub(crate) fn with_threshold(&self, i: usize, t: f32) -> Self {
+        let mut thresholds = self.thresholds.clone();
+        thresholds[i] = t;
+        Self { thresholds }
+    }
+
     /// [`ScaleQuantizer::index`] of every element.
     pub fn indexes(&self, sigmas: &[f32]) -> Vec<u16> {
         sigmas.iter().map(|&s| self.index(s)).collect()

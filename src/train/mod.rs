@@ -173,6 +173,8 @@ pub struct RunOptions<'a> {
     pub progress: bool,
     /// Validation images (directory, at most this many images).
     pub validation: Option<(&'a Path, usize)>,
+    /// Device the steps run on (see [`crate::backend`]); validation and export run on the CPU.
+    pub device: Device,
 }
 
 /// Qualities coded at each validation.
@@ -180,7 +182,7 @@ pub const VALIDATION_QUALITIES: [f32; 3] = [1.0, 4.0, 8.0];
 
 /// Trains (or continues training) a network. Returns when `config.steps` are done.
 pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, TrainError> {
-    let device = Device::flex().autodiff();
+    let device = opts.device.clone().autodiff();
     fs::create_dir_all(opts.out).map_err(|e| TrainError::Io(opts.out.to_path_buf(), e))?;
     let files = data::list_images(opts.data)?;
     data::refuse_kodak(&files)?;

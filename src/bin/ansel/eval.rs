@@ -8,6 +8,7 @@ use std::time::Instant;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use ansel::backend::DeviceChoice;
 use ansel::eval::harness::{self, write_atomically, write_json, DatasetImage, HarnessError};
 use ansel::eval::{
     bd_rate, bd_rate_table, plot_rd, BdMethod, EvalError, Evaluation, HarnessOptions, PlotOptions,
@@ -59,6 +60,9 @@ pub struct EvalArgs {
     /// overlap entropy coding and metrics; per-image times then include contention.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: u32,
+    /// Where the network runs: cpu, gpu (needs the `wgpu` build feature) or auto.
+    #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
+    device: DeviceChoice,
     /// Also print every image's results.
     #[arg(short, long)]
     verbose: bool,
@@ -101,7 +105,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let codec = match &a.model {
         Some(p) => Codec::from_package_file(p)?,
         None => Codec::embedded()?,
-    };
+    }
+    .on_device(&crate::device::select(a.device)?);
     let images = harness::load_dataset(&a.dataset, a.limit)?;
     warn_conversions(&images);
     let options = HarnessOptions {

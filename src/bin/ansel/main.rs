@@ -1,6 +1,7 @@
 //! The `ansel` command line: encode, decode, info, eval, train, export.
 
 mod code;
+mod device;
 mod eval;
 mod io;
 mod train;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use ansel::backend::DeviceChoice;
 use ansel::model::NetworkConfig;
 use ansel::train::{self, checkpoint, export, RunOptions, TrainConfig};
 
@@ -69,6 +70,9 @@ pub struct TrainArgs {
     /// Use at most this many validation images.
     #[arg(long, default_value_t = 24)]
     val_images: usize,
+    /// Where the training steps run: cpu, gpu (needs the `wgpu` build feature) or auto.
+    #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
+    device: DeviceChoice,
 }
 
 pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -87,7 +91,9 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         validate_every: a.validate_every,
         ..TrainConfig::default()
     };
+    let device = crate::device::select(a.device)?;
     let opts = RunOptions {
+        device: device.device().clone(),
         data: &a.data,
         out: &a.out,
         resume: a.resume,

@@ -1,0 +1,186 @@
+//! Where the network runs: the CPU through burn's `flex` backend (always built), or a GPU
+//! through burn-wgpu when ansel is built with the `wgpu` cargo feature.
+//!
+//! Only the transforms run on the selected device. Everything that decides how bits are
+//! read (quantisation of the scales into table indices, the entropy coder) runs on the host
+//! from values read back from the device, and each stream carries a checksum of the table
+//! indices, so a GPU and a CPU that disagree on a scale are caught with
+//! [`Error::IndexMismatch`](crate::Error::IndexMismatch) instead of decoding garbage.
+//!
+//! ```
+//! use ansel::backend::{DeviceChoice, SelectedDevice};
+//! let cpu = SelectedDevice::select(DeviceChoice::Cpu)?;
+//! assert!(!cpu.is_gpu());
+//! // `Auto` takes a GPU when one is present and falls back to the CPU otherwise.
+//! let auto = SelectedDevice::select(DeviceChoice::Auto)?;
+//! println!("running on {}", auto.description());
+//! # Ok::<(), ansel::Error>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::Device;
+
+use crate::Error;
+
+/// Which device the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// The CPU (burn's `flex` backend).
+    #[default]
+    Cpu,
+    /// A GPU through burn-wgpu; an error when there is none or the `wgpu` feature is off.
+    Gpu,
+    /// A GPU if one is found, else the CPU (with a note in [`SelectedDevice::fallback`]).
+    Auto,
+}
+
+impl FromStr for DeviceChoice {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Self::Cpu),
+            "gpu" => Ok(Self::Gpu),
+            "auto" => Ok(Self::Auto),
+            _ => Err(Error::Device(format!(
+                "unknown device {s:?}: use cpu, gpu or auto"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Cpu => "cpu",
+            Self::Gpu => "gpu",
+            Self::Auto => "auto",
+        })
+    }
+}
+
+/// A device the network can run on, and how it was chosen.
+#[derive(Debug, Clone)]
+pub struct SelectedDevice {
+    device: Device,
+    gpu: bool,
+    description: String,
+    fallback: Option<String>,
+}
+
+impl SelectedDevice {
+    /// The CPU device (burn's `flex` backend, using every core through rayon).
+    pub fn cpu() -> Self {
+        SelectedDevice {
+            device: Device::flex(),
+            gpu: false,
+            description: "cpu (burn flex)".to_string(),
+            fallback: None,
+        }
+    }
+
+    /// Resolves a [`DeviceChoice`] to a device.
+    ///
+    /// `Gpu` fails with [`Error::Device`] when ansel was built without the `wgpu` feature or
+    /// no GPU adapter is found; `Auto` then falls back to the CPU and says why in
+    /// [`fallback`](Self::fallback). A software adapter (Mesa's lavapipe) is not taken as a GPU:
+    /// it runs the network's convolutions far slower than the CPU backend, if at all.
+    pub fn select(choice: DeviceChoice) -> Result<Self, Error> {
+        match choice {
+            DeviceChoice::Cpu => Ok(Self::cpu()),
+            DeviceChoice::Gpu => gpu(),
+            DeviceChoice::Auto => Ok(gpu().unwrap_or_else(|e| SelectedDevice {
+                fallback: Some(e.to_string()),
+                ..Self::cpu()
+            })),
+        }
+    }
+
+    /// The burn device.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Whether the network runs on a GPU.
+    pub fn is_gpu(&self) -> bool {
+        self.gpu
+    }
+
+    /// A short human-readable name, e.g. `cpu (burn flex)` or `gpu (wgpu, discrete 0)`.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Why `Auto` fell back to the CPU, if it did.
+    pub fn fallback(&self) -> Option<&str> {
+        self.fallback.as_deref()
+    }
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn gpu() -> Result<SelectedDevice, Error> {
+    Err(Error::Device(
+        "this ansel was built without GPU support (rebuild with `--features wgpu`)".to_string(),
+    ))
+}
+
+#[cfg(feature = "wgpu")]
+fn gpu() -> Result<SelectedDevice, Error> {
+    use burn::tensor::DeviceKind;
+    // Hardware adapters only, best first; initialisation fails (or, in some wgpu versions,
+    // panics) when there is no adapter of a kind, so both count as "not there".
+    let kinds = [
+        (DeviceKind::DiscreteGpu(0), "discrete 0"),
+        (DeviceKind::IntegratedGpu(0), "integrated 0"),
+        (DeviceKind::VirtualGpu(0), "virtual 0"),
+    ];
+    let mut tried = Vec::new();
+    for (kind, name) in kinds {
+        let attempt = std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind).init());
+        match attempt {
+            Ok(Ok(device)) => {
+                return Ok(SelectedDevice {
+                    device,
+                    gpu: true,
+                    description: format!("gpu (wgpu, {name})"),
+                    fallback: None,
+                })
+            }
+            Ok(Err(e)) => tried.push(format!("{name}: {e}")),
+            Err(_) => tried.push(format!("{name}: not found")),
+        }
+    }
+    Err(Error::Device(format!(
+        "no GPU adapter found ({})",
+        tried.join("; ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_parse_and_print() {
+        for c in [DeviceChoice::Cpu, DeviceChoice::Gpu, DeviceChoice::Auto] {
+            assert_eq!(c.to_string().parse::<DeviceChoice>().unwrap(), c);
+        }
+        assert_eq!("GPU".parse::<DeviceChoice>().unwrap(), DeviceChoice::Gpu);
+        assert!("tpu".parse::<DeviceChoice>().is_err());
+    }
+
+    #[test]
+    fn auto_always_yields_a_device() {
+        let d = SelectedDevice::select(DeviceChoice::Auto).unwrap();
+        assert_eq!(d.is_gpu(), d.fallback().is_none());
+    }
+
+    #[cfg(not(feature = "wgpu"))]
+    #[test]
+    fn gpu_without_the_feature_is_a_clear_error() {
+        let e = SelectedDevice::select(DeviceChoice::Gpu).unwrap_err();
+        assert!(e.to_string().contains("--features wgpu"), "{e}");
+    }
+}
