@@ -134,6 +134,11 @@ impl Codec {
         &self.metadata
     }
 
+    /// Number of learned parameters of the network (transforms, gains, density of z).
+    pub fn parameter_count(&self) -> usize {
+        self.network.num_params()
+    }
+
     /// Compresses an image at `quality` (1..=8, fractions allowed) into an `.ansel` stream.
     pub fn encode(&self, image: &RgbImage, quality: f32) -> Result<Vec<u8>, Error> {
         check_quality(quality)?;

@@ -22,8 +22,8 @@ fn estimated_and_coded_rates_agree_on_a_kodak_image() {
             r.file_bytes,
             100.0 * r.relative_gap()
         );
-        // Table quantisation of the scales, escapes and stream framing cost a little; more
-        // than a few percent would mean encoder and training disagree about the model.
-        assert!(r.relative_gap().abs() < 0.03, "gap {:.4}", r.relative_gap());
+        // The scale ladder, integer tables, escapes and ANS framing cost a little (measured
+        // +0.03 to +0.05 %); more than 1 % would mean encoder and training disagree.
+        assert!(r.relative_gap().abs() < 0.01, "gap {:.4}", r.relative_gap());
     }
 }

@@ -102,11 +102,12 @@ pub fn run(a: EvalArgs) -> Result<()> {
     for out in [&a.json, &a.per_image, &a.plot].into_iter().flatten() {
         check_output_dir(out)?;
     }
+    let device = crate::device::select(a.device)?;
     let codec = match &a.model {
         Some(p) => Codec::from_package_file(p)?,
         None => Codec::embedded()?,
     }
-    .on_device(&crate::device::select(a.device)?);
+    .on_device(&device);
     let images = harness::load_dataset(&a.dataset, a.limit)?;
     warn_conversions(&images);
     let options = HarnessOptions {
@@ -124,7 +125,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let evaluation = evaluation?;
     let eval_seconds = started.elapsed().as_secs_f64();
 
-    let (description, meta) = describe(&a, &codec, &images, eval_seconds);
+    let (description, meta) = describe(&a, &codec, device.description(), &images, eval_seconds);
     let mut results = evaluation.results_file(&a.name, &description)?;
     results.meta = Some(meta);
 
@@ -249,6 +250,7 @@ fn dataset_name(dir: &Path) -> String {
 fn describe(
     a: &EvalArgs,
     codec: &Codec,
+    device: &str,
     images: &[DatasetImage],
     seconds: f64,
 ) -> (String, serde_json::Value) {
@@ -272,8 +274,8 @@ fn describe(
     let description = format!(
         "{name} on {dataset} ({n} images), qualities {q}; {model}. Command: {command}. bpp = 8*bytes of the .ansel \
          stream/(W*H). PSNR/MS-SSIM on RGB 0..255 (CompressAI definitions), plain mean over images. Times: wall \
-         seconds per image of Codec::encode / Codec::decode in-process (image in memory, model loaded), CPU \
-         backend, {jobs} (image, quality) pair(s) at a time on {cores} cores. ansel {version}.",
+         seconds per image of Codec::encode / Codec::decode in-process (image in memory, model loaded), on \
+         {device}, {jobs} (image, quality) pair(s) at a time on {cores} cores. ansel {version}.",
         name = a.name,
         n = images.len(),
         q = qualities.join(","),
@@ -298,6 +300,7 @@ fn describe(
         "command": command,
         "jobs": a.jobs,
         "cores": cores,
+        "device": device,
         "eval_seconds": seconds,
     });
     (description, meta)
