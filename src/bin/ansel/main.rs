@@ -1,9 +1,10 @@
-//! The `ansel` command line: encode, decode, info, eval, train, export.
+//! The `ansel` command line: encode, decode, info, model, eval, train, export.
 
 mod code;
 mod device;
 mod eval;
 mod io;
+mod model;
 mod train;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ enum Command {
     Decode(code::DecodeArgs),
     /// Show the header of an .ansel file.
     Info(code::InfoArgs),
+    /// Describe the embedded default model (or a model package): id, size, training.
+    Model(model::ModelArgs),
     /// Rate–distortion evaluation on a dataset (CompressAI-style JSON, BD-rate, plot).
     Eval(eval::EvalArgs),
     /// Train the network on a directory of photos.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Encode(a) => code::encode(a),
         Command::Decode(a) => code::decode(a),
         Command::Info(a) => code::info(a),
+        Command::Model(a) => model::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Train(a) => train::run(a),
         Command::Export(a) => train::run_export(a),
