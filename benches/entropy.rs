@@ -13,8 +13,8 @@ fn latent_like(n: usize) -> (Vec<i32>, Vec<u16>, CodingTables) {
     let set = gaussian_tables(&scale_ladder());
     let coding = CodingTables::new(&set).expect("valid tables");
     let mut rng = StdRng::seed_from_u64(7);
-    // Scales log-uniform in [0.11, 20]: indexes 0..=40 of the 64-step ladder.
-    let indexes: Vec<u16> = (0..n).map(|_| rng.random_range(0..=40u16)).collect();
+    // Scales log-uniform in [0.11, 20]: indexes 0..=81 of the 128-step ladder.
+    let indexes: Vec<u16> = (0..n).map(|_| rng.random_range(0..=81u16)).collect();
     let values = indexes
         .iter()
         .map(|&t| {
