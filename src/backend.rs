@@ -5,7 +5,7 @@
 //! read (quantisation of the scales into table indices, the entropy coder) runs on the host
 //! from values read back from the device, and each stream carries a checksum of the table
 //! indices, so a GPU and a CPU that disagree on a scale are caught with
-//! [`Error::IndexMismatch`](crate::Error::IndexMismatch) instead of decoding garbage.
+//! [`Error::IndexMismatch`] instead of decoding garbage.
 //!
 //! ```
 //! use ansel::backend::{DeviceChoice, SelectedDevice};

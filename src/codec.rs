@@ -8,7 +8,7 @@
 //! → `g_s(ŷ·gain⁻¹)` → crop.
 //!
 //! Encoder and decoder derive (μ, σ) and the table indexes through the same function,
-//! [`Codec::side_information`], from the decoded ẑ, never from the encoder's float z. The stream
+//! `Codec::side_information`, from the decoded ẑ, never from the encoder's float z. The stream
 //! carries a checksum of the indexes so a decoder that derives different ones (another
 //! machine, another backend) fails loudly instead of returning garbage.
 
@@ -196,6 +196,104 @@ impl Codec {
         Ok(container.to_bytes()?)
     }
 
+    /// Compresses an image at the quality whose rate lands closest to `target_bpp` bits per
+    /// pixel, and returns the stream with the quality it was coded at.
+    ///
+    /// The model is variable-rate: quality is continuous and the file size grows with it,
+    /// roughly exponentially. The search encodes at quality 4, then steps along the secant of
+    /// log(bpp) against quality; once two tries bracket the target it interpolates inside the
+    /// bracket, bisecting when the interpolation falls near an end. It stops when the rate is
+    /// within 0.5 % of the target, the bracket is narrower than 0.001 or after 12 encodes
+    /// (typically 3 or 4), and returns the stream closest to the target (in ratio) among all
+    /// those tried. A target below the rate of quality 1 gives quality 1, one above the rate
+    /// of quality 8 gives quality 8.
+    ///
+    /// The result is deterministic, and the stream is the one `encode(image, quality)` gives
+    /// for the returned quality.
+    ///
+    /// ```
+    /// let codec = ansel::Codec::embedded()?;
+    /// let image = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 128]));
+    /// let at_5 = codec.encode(&image, 5.0)?;
+    /// let target = 8.0 * at_5.len() as f64 / (64.0 * 48.0);
+    /// let (stream, quality) = codec.encode_to_bpp(&image, target)?;
+    /// assert!((1.0..=8.0).contains(&quality));
+    /// assert_eq!(codec.decode(&stream)?.dimensions(), (64, 48));
+    /// # Ok::<(), ansel::Error>(())
+    /// ```
+    pub fn encode_to_bpp(
+        &self,
+        image: &RgbImage,
+        target_bpp: f64,
+    ) -> Result<(Vec<u8>, f32), Error> {
+        if !(target_bpp.is_finite() && target_bpp > 0.0) {
+            return Err(Error::TargetRate(target_bpp));
+        }
+        check_dimensions(image.width(), image.height())?;
+        const START: f32 = 4.0;
+        // d ln(bpp) / d quality before two tries measure it.
+        const SLOPE: f64 = 0.25;
+        const MAX_TRIES: usize = 12;
+        let pixels = image.width() as f64 * image.height() as f64;
+        let goal = target_bpp.ln();
+        // (quality, ln bpp) of the best try below and above the target.
+        let mut below: Option<(f32, f64)> = None;
+        let mut above: Option<(f32, f64)> = None;
+        let mut last: Option<(f32, f64)> = None;
+        let mut best: Option<(Vec<u8>, f32, f64)> = None;
+        let mut q = START;
+        for _ in 0..MAX_TRIES {
+            let stream = self.encode(image, q)?;
+            let rate = (8.0 * stream.len() as f64 / pixels).ln();
+            let miss = (rate - goal).abs();
+            if best.as_ref().is_none_or(|b| miss < b.2) {
+                best = Some((stream, q, miss));
+            }
+            if miss <= 0.005 {
+                break;
+            }
+            // Keep the tightest bracket: the highest quality below, the lowest above.
+            if rate < goal {
+                if below.is_none_or(|b| q > b.0) {
+                    below = Some((q, rate));
+                }
+            } else if above.is_none_or(|a| q < a.0) {
+                above = Some((q, rate));
+            }
+            let next = match (below, above) {
+                (Some(lo), Some(hi)) => {
+                    let width = hi.0 - lo.0;
+                    if width <= 1e-3 {
+                        break;
+                    }
+                    let t = if hi.1 > lo.1 {
+                        ((goal - lo.1) / (hi.1 - lo.1)) as f32
+                    } else {
+                        0.5
+                    };
+                    lo.0 + width * if (0.05..=0.95).contains(&t) { t } else { 0.5 }
+                }
+                _ => {
+                    // One side known: a secant step, with the slope of the last two tries
+                    // when they give a sensible one.
+                    let slope = last
+                        .map(|(lq, lr)| (rate - lr) / f64::from(q - lq))
+                        .filter(|s| s.is_finite() && (0.02..=2.0).contains(s))
+                        .unwrap_or(SLOPE);
+                    let step = ((goal - rate) / slope) as f32;
+                    (q + step).clamp(QUALITY_MIN, QUALITY_MAX)
+                }
+            };
+            if next == q {
+                break; // at an end of the quality range, still short of the target
+            }
+            last = Some((q, rate));
+            q = next;
+        }
+        let (stream, quality, _) = best.expect("at least one try");
+        Ok((stream, quality))
+    }
+
     /// Compares the rate the training loss estimates (−log2 of the model likelihoods of the
     /// quantised latents, as in CompressAI's `forward`) with the bytes the entropy coder
     /// actually writes for `image` at `quality`.
@@ -349,6 +447,38 @@ impl RateReport {
         let coded = 8.0 * (self.coded_bytes_y + self.coded_bytes_z) as f64;
         coded / (self.estimated_bits_y + self.estimated_bits_z) - 1.0
     }
+}
+
+/// Checks that an image of `width × height` pixels is within the codec's [`LIMITS`]: at least
+/// 1×1, at most 16384 pixels on a side and 40 million pixels in all. [`Codec::encode`] makes
+/// the same check; this lets a program refuse an image before decoding it in full (the
+/// `image` crate reads the dimensions from the file header).
+///
+/// ```
+/// assert!(ansel::codec::check_dimensions(1, 1).is_ok());
+/// assert!(ansel::codec::check_dimensions(16_385, 1).is_err());
+/// ```
+pub fn check_dimensions(width: u32, height: u32) -> Result<(), Error> {
+    use codec_format::Error as F;
+    for (field, v) in [("image width", width), ("image height", height)] {
+        if v == 0 {
+            return Err(F::ZeroDimension { field }.into());
+        }
+    }
+    if width > LIMITS.max_width
+        || height > LIMITS.max_height
+        || width as u64 * height as u64 > LIMITS.max_pixels
+    {
+        return Err(F::DimensionsTooLarge {
+            width,
+            height,
+            max_width: LIMITS.max_width,
+            max_height: LIMITS.max_height,
+            max_pixels: LIMITS.max_pixels,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn check_quality(q: f32) -> Result<(), Error> {

@@ -42,6 +42,9 @@ pub enum Error {
     /// Quality out of range.
     #[error("quality {0} is out of range: use a number from 1 to 8")]
     Quality(f32),
+    /// A target rate that is not a positive number of bits per pixel.
+    #[error("target rate {0} bpp is out of range: use a positive number of bits per pixel")]
+    TargetRate(f64),
     /// The model package could not be loaded.
     #[error("model package: {0}")]
     Package(#[from] crate::package::PackageError),

@@ -13,7 +13,7 @@ use predicates::str::contains;
 fn write_dataset(dir: &Path) {
     for (i, (w, h)) in [(176u32, 176u32), (200, 168)].into_iter().enumerate() {
         let img = RgbImage::from_fn(w, h, |x, y| {
-            let edge = if (x / 23 + y / 31 + i as u32) % 2 == 0 {
+            let edge = if (x / 23 + y / 31 + i as u32).is_multiple_of(2) {
                 70
             } else {
                 0

@@ -396,7 +396,7 @@ mod tests {
                 let i = i as u32;
                 let img = RgbImage::from_fn(w, h, |x, y| {
                     let grain = ((x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503)) >> 7) % 24;
-                    let edge = if (x / 29 + y / 37 + i) % 2 == 0 {
+                    let edge = if (x / 29 + y / 37 + i).is_multiple_of(2) {
                         60
                     } else {
                         0

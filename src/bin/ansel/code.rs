@@ -1,53 +1,154 @@
 //! `ansel encode`, `ansel decode`, `ansel info`.
 
+use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use image::ImageFormat;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use ansel::backend::DeviceChoice;
 use ansel::codec_format::{Container, Limits};
-use ansel::image_io::{to_rgb8, Conversion};
+use ansel::model::{QUALITY_MAX, QUALITY_MIN};
 use ansel::Codec;
 
-use crate::io::write_atomically;
+use crate::io::{format_name, load_image, Sink, Source};
+
+/// What `ansel encode --help` says about inputs.
+const INPUT_POLICY: &str = "\
+Inputs: PNG, JPEG, PPM/PGM/PBM/PAM, BMP, TIFF and WebP, recognised by their content. \
+Greyscale images are converted to RGB (exactly). An alpha channel is dropped with a warning: \
+the codec stores no transparency, and transparent pixels keep their stored colour (they are \
+not composited onto a background). Samples deeper than 8 bits (16-bit or float) are rounded \
+to 8 bits with a warning. Images from 1x1 up to 16384 pixels on a side and 40 million pixels \
+in all.
+
+--target-bpp encodes several times, searching the continuous quality scale (bracketing, then \
+interpolation and bisection) for the file size closest to the target; `-v` shows the quality \
+found. A target below what quality 1 reaches gives quality 1, one above quality 8 gives \
+quality 8.
+
+`-` as INPUT reads standard input, and then the output goes to standard output unless -o is \
+given; `-o -` writes standard output. Outputs are written to a temporary file and renamed, \
+so an interrupted run leaves no partial file; an existing output is kept unless --force. \
+With several inputs, one that fails is reported and the others are still coded; the exit \
+status is then non-zero.";
+
+const DECODE_NOTES: &str = "\
+`-` as INPUT reads standard input, and then the image goes to standard output (PNG unless \
+--format) unless -o is given; `-o -` writes standard output. Outputs are written to a \
+temporary file and renamed, so an interrupted run leaves no partial file; an existing output \
+is kept unless --force. With several inputs, one that fails is reported and the others are \
+still decoded; the exit status is then non-zero.";
 
 /// Arguments of `ansel encode`.
 #[derive(Args)]
+#[command(after_help = INPUT_POLICY)]
 pub struct EncodeArgs {
-    /// Image to compress (PNG, JPEG, PPM/PGM, BMP, TIFF, WebP).
-    input: PathBuf,
-    /// Output file [default: INPUT with extension .ansel].
-    #[arg(short, long)]
+    /// Images to compress; `-` reads standard input.
+    #[arg(value_name = "INPUT", required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output file, `-` for standard output (one input only) [default: INPUT with extension
+    /// .ansel; standard output when INPUT is `-`].
+    #[arg(short, long, value_name = "OUTPUT", conflicts_with = "out_dir")]
     output: Option<PathBuf>,
-    /// Quality from 1 (smallest) to 8 (best); fractions allowed.
-    #[arg(short, long, default_value_t = 4.0)]
-    quality: f32,
+    /// Write the outputs into DIR (created if missing), each named after its input with
+    /// extension .ansel.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Quality from 1 (smallest) to 8 (best); fractions allowed [default: 4].
+    #[arg(short, long, value_parser = parse_quality, conflicts_with = "target_bpp")]
+    quality: Option<f32>,
+    /// Search the quality whose output is closest to BPP bits per pixel.
+    #[arg(long, value_name = "BPP", value_parser = parse_bpp)]
+    target_bpp: Option<f64>,
+    /// Where the network runs: cpu, gpu (needs the `wgpu` build feature) or auto.
+    #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
+    device: DeviceChoice,
     /// Model package to use instead of the embedded default model.
-    #[arg(long)]
+    #[arg(long, value_name = "PKG")]
     model: Option<PathBuf>,
-    /// Overwrite an existing output file.
+    /// Overwrite existing output files.
     #[arg(short, long)]
     force: bool,
-    /// Print timings and the achieved bits per pixel.
+    /// Code N inputs in parallel (each needs memory for its image's activations).
+    #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// Print timings per stage, the quality and the achieved bits per pixel.
     #[arg(short, long)]
     verbose: bool,
 }
 
+/// Output image formats of `ansel decode`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OutputFormat {
+    Png,
+    Jpeg,
+    Ppm,
+    Bmp,
+    Tiff,
+    Webp,
+}
+
+impl OutputFormat {
+    fn image_format(self) -> ImageFormat {
+        match self {
+            Self::Png => ImageFormat::Png,
+            Self::Jpeg => ImageFormat::Jpeg,
+            Self::Ppm => ImageFormat::Pnm,
+            Self::Bmp => ImageFormat::Bmp,
+            Self::Tiff => ImageFormat::Tiff,
+            Self::Webp => ImageFormat::WebP,
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Jpeg => "jpg",
+            Self::Ppm => "ppm",
+            Self::Bmp => "bmp",
+            Self::Tiff => "tif",
+            Self::Webp => "webp",
+        }
+    }
+}
+
 /// Arguments of `ansel decode`.
 #[derive(Args)]
+#[command(after_help = DECODE_NOTES)]
 pub struct DecodeArgs {
-    /// .ansel file to decompress.
-    input: PathBuf,
-    /// Output image; its extension picks the format [default: INPUT with extension .png].
-    #[arg(short, long)]
+    /// .ansel files to decompress; `-` reads standard input.
+    #[arg(value_name = "INPUT", required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output image, `-` for standard output (one input only); its extension picks the format
+    /// unless --format [default: INPUT with extension .png; standard output when INPUT is `-`].
+    #[arg(short, long, value_name = "OUTPUT", conflicts_with = "out_dir")]
     output: Option<PathBuf>,
+    /// Write the outputs into DIR (created if missing), each named after its input.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Output format, whatever the output's extension [default: by extension; PNG on standard
+    /// output and for default names].
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
+    /// Where the network runs: cpu, gpu (needs the `wgpu` build feature) or auto.
+    #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
+    device: DeviceChoice,
     /// Model package to use instead of the embedded default model.
-    #[arg(long)]
+    #[arg(long, value_name = "PKG")]
     model: Option<PathBuf>,
-    /// Overwrite an existing output file.
+    /// Overwrite existing output files.
     #[arg(short, long)]
     force: bool,
-    /// Print timings.
+    /// Decode N inputs in parallel.
+    #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: u16,
+    /// Print timings per stage and the rate of each input.
     #[arg(short, long)]
     verbose: bool,
 }
@@ -55,7 +156,7 @@ pub struct DecodeArgs {
 /// Arguments of `ansel info`.
 #[derive(Args)]
 pub struct InfoArgs {
-    /// .ansel file to describe.
+    /// .ansel file to describe; `-` reads standard input.
     input: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -64,85 +165,372 @@ pub struct InfoArgs {
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-fn load_codec(model: &Option<PathBuf>) -> Result<Codec> {
-    Ok(match model {
-        Some(p) => Codec::from_package_file(p)?,
+fn parse_quality(s: &str) -> std::result::Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(q) if (QUALITY_MIN..=QUALITY_MAX).contains(&q) => Ok(q),
+        _ => Err(format!(
+            "`{s}` is not a quality: use a number from {QUALITY_MIN} to {QUALITY_MAX}"
+        )),
+    }
+}
+
+fn parse_bpp(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(b) if b.is_finite() && b > 0.0 => Ok(b),
+        _ => Err(format!(
+            "`{s}` is not a rate: use a positive number of bits per pixel"
+        )),
+    }
+}
+
+/// Loads the codec; with `-v`, says which model and how long it took.
+fn load_codec(model: &Option<PathBuf>, device: DeviceChoice, verbose: bool) -> Result<Codec> {
+    let device = crate::device::select(device)?;
+    let t = Instant::now();
+    let codec = match model {
+        Some(p) => Codec::from_package_file(p).map_err(|e| match e {
+            ansel::Error::Io(_, e) => format!(
+                "{}: cannot read the model package: {}",
+                p.display(),
+                crate::io::io_message(&e)
+            ),
+            e => format!("{}: {e}", p.display()),
+        })?,
         None => Codec::embedded()?,
+    }
+    .on_device(&device);
+    if verbose {
+        let name = model
+            .as_ref()
+            .map_or_else(|| "embedded".into(), |p| p.display().to_string());
+        eprintln!(
+            "model {} ({name}), loaded in {}, running on {}",
+            codec.id(),
+            ms(t.elapsed()),
+            device.description()
+        );
+    }
+    Ok(codec)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1e3)
+}
+
+/// One input and where its output goes.
+struct Job {
+    input: Source,
+    output: Sink,
+}
+
+/// Pairs every input with its output and refuses, before any work, what cannot work:
+/// `-` among several inputs, `-o` with several inputs, two inputs with the same output,
+/// binary data to a terminal. (An existing output is checked per input, so that it fails
+/// alone.)
+fn plan(
+    inputs: &[PathBuf],
+    output: &Option<PathBuf>,
+    out_dir: &Option<PathBuf>,
+    extension: &str,
+    what: &str,
+) -> Result<Vec<Job>> {
+    let sources: Vec<Source> = inputs.iter().map(|p| Source::from_arg(p)).collect();
+    if sources.len() > 1 {
+        if sources.contains(&Source::Stdin) {
+            return Err("`-` (standard input) must be the only input".into());
+        }
+        if output.is_some() {
+            let msg = "-o/--output names the output of one input; use --out-dir DIR for several";
+            return Err(msg.into());
+        }
+    }
+    let mut jobs = Vec::with_capacity(sources.len());
+    let mut seen: HashMap<PathBuf, &Source> = HashMap::new();
+    for input in &sources {
+        let output = match (input, output, out_dir) {
+            (_, Some(o), _) => Sink::from_arg(o),
+            (Source::Stdin, None, Some(_)) => {
+                return Err("--out-dir needs input files to name the outputs after; \
+                            use -o FILE with `-`"
+                    .into())
+            }
+            (Source::Stdin, None, None) => Sink::Stdout,
+            (Source::File(p), None, Some(dir)) => {
+                let name = p
+                    .file_name()
+                    .ok_or_else(|| format!("{}: not a file name", p.display()))?;
+                Sink::File(dir.join(Path::new(name).with_extension(extension)))
+            }
+            (Source::File(p), None, None) => Sink::File(p.with_extension(extension)),
+        };
+        if let Sink::File(path) = &output {
+            if let Some(other) = seen.insert(path.clone(), input) {
+                return Err(format!(
+                    "{other} and {input} would both be written to {}",
+                    path.display()
+                )
+                .into());
+            }
+        }
+        if output == Sink::Stdout {
+            output.check(true, what)?;
+        }
+        jobs.push(Job {
+            input: input.clone(),
+            output,
+        });
+    }
+    if let Some(dir) = out_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: {}", dir.display(), crate::io::io_message(&e)))?;
+    }
+    Ok(jobs)
+}
+
+/// Runs `work` on every job with `jobs` threads pulling from a shared queue. Reports each
+/// failure (and, with `verbose`, each success line) as it happens, with a progress bar on a
+/// terminal when there are several inputs. One failing input does not stop the others.
+/// `work` gets a function to print warnings with (above the progress bar).
+fn run_all<F>(jobs: &[Job], threads: u16, verbose: bool, work: F) -> Result<()>
+where
+    F: Fn(&Job, &dyn Fn(&str)) -> std::result::Result<String, String> + Sync,
+{
+    if let [job] = jobs {
+        let line = work(job, &|m| eprintln!("{m}"))?;
+        if verbose {
+            eprintln!("{line}");
+        }
+        return Ok(());
+    }
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(jobs.len() as u64), target);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise} < {eta}] {wide_msg}")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let running = Mutex::new(Vec::<String>::new());
+    let threads = usize::from(threads).min(jobs.len());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else { break };
+                let name = match &job.input {
+                    Source::File(p) => p.file_name().map_or_else(
+                        || p.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    ),
+                    Source::Stdin => job.input.to_string(),
+                };
+                let show = |running: &Vec<String>| bar.set_message(running.join(", "));
+                {
+                    let mut r = running.lock().expect("not poisoned");
+                    r.push(name.clone());
+                    show(&r);
+                }
+                match work(job, &|m| bar.suspend(|| eprintln!("{m}"))) {
+                    Ok(line) if verbose => bar.suspend(|| eprintln!("{line}")),
+                    Ok(_) => {}
+                    Err(e) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        bar.suspend(|| eprintln!("ansel: {e}"));
+                    }
+                }
+                let mut r = running.lock().expect("not poisoned");
+                if let Some(at) = r.iter().position(|n| *n == name) {
+                    r.remove(at);
+                }
+                show(&r);
+                bar.inc(1);
+            });
+        }
+    });
+    bar.finish_and_clear();
+    match failed.into_inner() {
+        0 => Ok(()),
+        n => Err(format!("{n} of {} inputs failed", jobs.len()).into()),
+    }
+}
+
+/// Runs `ansel encode`.
+pub fn encode(a: EncodeArgs) -> Result<()> {
+    let jobs = plan(&a.inputs, &a.output, &a.out_dir, "ansel", "compressed data")?;
+    let codec = load_codec(&a.model, a.device, a.verbose)?;
+    run_all(&jobs, a.jobs, a.verbose, |job, say| {
+        encode_one(&codec, job, &a, say)
     })
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()).into())
+fn encode_one(
+    codec: &Codec,
+    job: &Job,
+    a: &EncodeArgs,
+    say: &dyn Fn(&str),
+) -> std::result::Result<String, String> {
+    let input = &job.input;
+    job.output.check(a.force, "compressed data")?;
+    let t = Instant::now();
+    let bytes = input.read()?;
+    let loaded = load_image(&bytes, input)?;
+    for w in &loaded.warnings {
+        say(&format!("ansel: {input}: warning: {w}"));
+    }
+    let img = loaded.image;
+    let t_load = t.elapsed();
+    let t = Instant::now();
+    let (stream, quality) = match a.target_bpp {
+        Some(bpp) => codec.encode_to_bpp(&img, bpp),
+        None => {
+            let q = a.quality.unwrap_or(4.0);
+            codec.encode(&img, q).map(|s| (s, q))
+        }
+    }
+    .map_err(|e| format!("{input}: {e}"))?;
+    let t_code = t.elapsed();
+    let t = Instant::now();
+    job.output.write(&stream, a.force)?;
+    let t_write = t.elapsed();
+    let bpp = 8.0 * stream.len() as f64 / (img.width() as f64 * img.height() as f64);
+    let target = a
+        .target_bpp
+        .map_or(String::new(), |t| format!(" (target {t} bpp)"));
+    Ok(format!(
+        "{input} → {}: {}×{}, quality {quality:.3}, {} bytes, {bpp:.4} bpp{target}; \
+         load {}, encode {}, write {}",
+        job.output,
+        img.width(),
+        img.height(),
+        stream.len(),
+        ms(t_load),
+        ms(t_code),
+        ms(t_write),
+    ))
 }
 
-pub fn encode(a: EncodeArgs) -> Result<()> {
-    let t0 = Instant::now();
-    let img = image::open(&a.input).map_err(|e| format!("{}: {e}", a.input.display()))?;
-    let (img, conversion) = to_rgb8(img);
-    match conversion {
-        Conversion::DroppedAlpha => eprintln!(
-            "ansel: {}: warning: alpha channel dropped",
-            a.input.display()
-        ),
-        Conversion::ReducedDepth => eprintln!(
-            "ansel: {}: warning: reduced to 8 bits per sample",
-            a.input.display()
-        ),
-        Conversion::None | Conversion::FromGrey => {}
-    }
-    let t_load = t0.elapsed();
-    let codec = load_codec(&a.model)?;
-    let t1 = Instant::now();
-    let bytes = codec
-        .encode(&img, a.quality)
-        .map_err(|e| format!("{}: {e}", a.input.display()))?;
-    let t_code = t1.elapsed();
-    let out = a.output.unwrap_or_else(|| a.input.with_extension("ansel"));
-    write_atomically(&out, &bytes, a.force)?;
-    if a.verbose {
-        let bpp = 8.0 * bytes.len() as f64 / (img.width() as f64 * img.height() as f64);
-        eprintln!(
-            "{} → {}: {} bytes, {bpp:.4} bpp (load {:.0} ms, encode {:.0} ms)",
-            a.input.display(),
-            out.display(),
-            bytes.len(),
-            t_load.as_secs_f64() * 1e3,
-            t_code.as_secs_f64() * 1e3
-        );
-    }
-    Ok(())
-}
-
+/// Runs `ansel decode`.
 pub fn decode(a: DecodeArgs) -> Result<()> {
-    let bytes = read(&a.input)?;
-    let codec = load_codec(&a.model)?;
-    let t0 = Instant::now();
-    let img = codec
-        .decode(&bytes)
-        .map_err(|e| format!("{}: {e}", a.input.display()))?;
-    let t_code = t0.elapsed();
-    let out = a.output.unwrap_or_else(|| a.input.with_extension("png"));
-    let format =
-        image::ImageFormat::from_path(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut buf = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut buf, format)
-        .map_err(|e| format!("{}: {e}", out.display()))?;
-    write_atomically(&out, buf.get_ref(), a.force)?;
-    if a.verbose {
-        eprintln!(
-            "{} → {}: decode {:.0} ms",
-            a.input.display(),
-            out.display(),
-            t_code.as_secs_f64() * 1e3
-        );
+    let extension = a.format.map_or("png", OutputFormat::extension);
+    let jobs = plan(&a.inputs, &a.output, &a.out_dir, extension, "image data")?;
+    // Refuse an output format that cannot be written before decoding anything.
+    for job in &jobs {
+        output_format(&job.output, a.format)?;
     }
-    Ok(())
+    let codec = load_codec(&a.model, a.device, a.verbose)?;
+    run_all(&jobs, a.jobs, a.verbose, |job, _| {
+        decode_one(&codec, job, &a)
+    })
 }
 
+/// The format of an output: `--format`, else the file's extension, else PNG on stdout.
+fn output_format(
+    sink: &Sink,
+    format: Option<OutputFormat>,
+) -> std::result::Result<ImageFormat, String> {
+    let format = match (format, sink) {
+        (Some(f), _) => f.image_format(),
+        (None, Sink::Stdout) => ImageFormat::Png,
+        (None, Sink::File(p)) => {
+            let ext = p
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase());
+            if matches!(ext.as_deref(), Some("pgm" | "pbm")) {
+                return Err(format!(
+                    "{}: decoded images are in colour: write .ppm, not .pgm or .pbm",
+                    p.display()
+                ));
+            }
+            ImageFormat::from_path(p).map_err(|_| {
+                format!(
+                    "{}: cannot tell the image format from the extension \
+                     (use .png, .jpg, .ppm, .bmp, .tif or .webp, or --format)",
+                    p.display()
+                )
+            })?
+        }
+    };
+    if !format.writing_enabled() {
+        return Err(format!(
+            "{sink}: this build cannot write {} images (use PNG, JPEG, PPM, BMP, TIFF or WebP)",
+            format_name(format)
+        ));
+    }
+    Ok(format)
+}
+
+/// `img` in `format`; the PNM family is written as binary PPM (P6), or PAM (P7) for a
+/// `.pam` file.
+fn encode_image(
+    img: &image::RgbImage,
+    format: ImageFormat,
+    sink: &Sink,
+) -> std::result::Result<Vec<u8>, String> {
+    use image::codecs::pnm::{PnmEncoder, PnmSubtype, SampleEncoding};
+    let mut buf = Vec::new();
+    let result = if format == ImageFormat::Pnm {
+        let pam = matches!(sink, Sink::File(p)
+            if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pam")));
+        let subtype = if pam {
+            PnmSubtype::ArbitraryMap
+        } else {
+            PnmSubtype::Pixmap(SampleEncoding::Binary)
+        };
+        img.write_with_encoder(PnmEncoder::new(&mut buf).with_subtype(subtype))
+    } else {
+        img.write_to(&mut std::io::Cursor::new(&mut buf), format)
+    };
+    result.map_err(|e| format!("{sink}: {e}"))?;
+    Ok(buf)
+}
+
+fn decode_one(codec: &Codec, job: &Job, a: &DecodeArgs) -> std::result::Result<String, String> {
+    let input = &job.input;
+    job.output.check(a.force, "image data")?;
+    let format = output_format(&job.output, a.format)?;
+    let t = Instant::now();
+    let bytes = input.read()?;
+    if bytes.is_empty() {
+        return Err(format!("{input}: empty file, not an .ansel file"));
+    }
+    let t_read = t.elapsed();
+    let t = Instant::now();
+    let img = codec.decode(&bytes).map_err(|e| match e {
+        ansel::Error::WrongModel { .. } => {
+            format!("{input}: {e} (decode it with --model and the package it was made with)")
+        }
+        e => format!("{input}: {e}"),
+    })?;
+    let t_code = t.elapsed();
+    let t = Instant::now();
+    let encoded = encode_image(&img, format, &job.output)?;
+    job.output.write(&encoded, a.force)?;
+    let t_write = t.elapsed();
+    let bpp = 8.0 * bytes.len() as f64 / (img.width() as f64 * img.height() as f64);
+    Ok(format!(
+        "{input} → {}: {}×{}, {} bytes, {bpp:.4} bpp; read {}, decode {}, write {} {}",
+        job.output,
+        img.width(),
+        img.height(),
+        bytes.len(),
+        ms(t_read),
+        ms(t_code),
+        format_name(format),
+        ms(t_write),
+    ))
+}
+
+/// Runs `ansel info`.
 pub fn info(a: InfoArgs) -> Result<()> {
-    let bytes = read(&a.input)?;
-    let info = Container::inspect(&bytes, &Limits::default())
-        .map_err(|e| format!("{}: {e}", a.input.display()))?;
+    let source = Source::from_arg(&a.input);
+    let bytes = source.read()?;
+    let info =
+        Container::inspect(&bytes, &Limits::default()).map_err(|e| format!("{source}: {e}"))?;
     let h = &info.header;
     let bpp = 8.0 * info.file_len as f64 / h.pixel_count() as f64;
     if a.json {
@@ -159,7 +547,7 @@ pub fn info(a: InfoArgs) -> Result<()> {
             })
             .collect();
         let v = serde_json::json!({
-            "file": a.input.display().to_string(),
+            "file": source.to_string(),
             "version": info.version.to_string(),
             "bytes": info.file_len,
             "width": h.width,
@@ -175,10 +563,8 @@ pub fn info(a: InfoArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!(
-            "{}: ansel {} file, {} bytes",
-            a.input.display(),
-            info.version,
-            info.file_len
+            "{source}: ansel {} file, {} bytes",
+            info.version, info.file_len
         );
         println!("  image    {}×{} {}", h.width, h.height, h.color);
         println!("  quality  {}", h.quality);

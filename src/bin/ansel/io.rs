@@ -1,29 +1,234 @@
-//! File output that never leaves a partial file behind.
+//! Inputs and outputs of the command line: files or `-` for standard input/output, image
+//! loading with the input policy, and file output that never leaves a partial file behind.
 
-use std::io::Write;
-use std::path::Path;
+use std::fmt;
+use std::io::{Cursor, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use image::{ColorType, ImageFormat, ImageReader, RgbImage};
+
+/// Where a command reads from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+/// Where a command writes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sink {
+    /// Standard output (`-`).
+    Stdout,
+    /// A file, written through a temporary file and renamed.
+    File(PathBuf),
+}
+
+impl Source {
+    /// `-` is standard input, anything else a file.
+    pub fn from_arg(arg: &Path) -> Self {
+        if arg == Path::new("-") {
+            Self::Stdin
+        } else {
+            Self::File(arg.to_path_buf())
+        }
+    }
+
+    /// All the bytes of the input.
+    pub fn read(&self) -> Result<Vec<u8>, String> {
+        let mut bytes = Vec::new();
+        match self {
+            Self::Stdin => std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ()),
+            Self::File(p) => std::fs::read(p).map(|b| bytes = b),
+        }
+        .map_err(|e| format!("{self}: cannot read: {}", io_message(&e)))?;
+        Ok(bytes)
+    }
+}
+
+impl Sink {
+    /// `-` is standard output, anything else a file.
+    pub fn from_arg(arg: &Path) -> Self {
+        if arg == Path::new("-") {
+            Self::Stdout
+        } else {
+            Self::File(arg.to_path_buf())
+        }
+    }
+
+    /// Refuses, before any work is done, what writing would refuse: binary data to a
+    /// terminal, or an existing file without `force`.
+    pub fn check(&self, force: bool, what: &str) -> Result<(), String> {
+        match self {
+            Self::Stdout if std::io::stdout().is_terminal() => Err(format!(
+                "{self}: refusing to write {what} to a terminal (redirect it, or use -o FILE)"
+            )),
+            Self::File(p) if !force && p.exists() => Err(exists_message(p)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes all of `bytes`: a file atomically, standard output in one go.
+    pub fn write(&self, bytes: &[u8], force: bool) -> Result<(), String> {
+        match self {
+            Self::File(p) => write_atomically(p, bytes, force),
+            Self::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes)
+                    .and_then(|()| out.flush())
+                    .map_err(|e| format!("{self}: {}", io_message(&e)))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Stdin => f.write_str("<stdin>"),
+            Self::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl fmt::Display for Sink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Stdout => f.write_str("<stdout>"),
+            Self::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// An I/O error without the `(os error N)` suffix.
+pub fn io_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn exists_message(path: &Path) -> String {
+    format!(
+        "{}: already exists (use --force to overwrite)",
+        path.display()
+    )
+}
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, renamed into
-/// place when complete. Refuses to replace an existing file unless `force`.
+/// place when complete. Refuses to replace an existing file unless `force` (the rename itself
+/// refuses, so a file created meanwhile is not clobbered either).
 pub fn write_atomically(path: &Path, bytes: &[u8], force: bool) -> Result<(), String> {
     if !force && path.exists() {
-        return Err(format!(
-            "{}: already exists (use --force to overwrite)",
-            path.display()
-        ));
+        return Err(exists_message(path));
     }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    tmp.write_all(bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| format!("{}: {}", path.display(), e.error))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ansel-").suffix(".tmp");
+    // A temporary file is private (0600) by default; the output gets the usual mode
+    // (0666 less the umask), like any file the user creates.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| format!("{}: cannot write: {}", path.display(), io_message(&e)))?;
+    let write_err = |e: std::io::Error| format!("{}: {}", path.display(), io_message(&e));
+    tmp.write_all(bytes).map_err(write_err)?;
+    tmp.as_file().sync_all().map_err(write_err)?;
+    let persisted = if force {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    persisted.map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            exists_message(path)
+        } else {
+            write_err(e.error)
+        }
+    })?;
     Ok(())
+}
+
+/// An input image converted to 8-bit RGB, with what the conversion lost.
+pub struct LoadedImage {
+    /// The pixels the codec compresses.
+    pub image: RgbImage,
+    /// Warnings for the user: a dropped alpha channel, samples rounded to 8 bits.
+    pub warnings: Vec<String>,
+}
+
+/// Decodes an image file's bytes with the input policy of `ansel encode`: the format is
+/// recognised from the content, whatever the file is called; the size is checked
+/// against the codec's limits from the header, before the pixels are decoded; greyscale
+/// becomes RGB silently; an alpha channel is dropped and samples deeper than 8 bits are
+/// rounded to 8 bits, each with a warning.
+pub fn load_image(bytes: &[u8], source: &Source) -> Result<LoadedImage, String> {
+    if bytes.is_empty() {
+        return Err(format!("{source}: empty file, not an image"));
+    }
+    let reader = || -> Result<ImageReader<Cursor<&[u8]>>, String> {
+        // Every supported format starts with a signature: the content decides, not the name.
+        let mut reader = ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| format!("{source}: {}", io_message(&e)))?;
+        let mut limits = image::Limits::default();
+        // 40 million pixels of four 32-bit float channels: 640 MB.
+        limits.max_alloc = Some(1 << 30);
+        reader.limits(limits);
+        Ok(reader)
+    };
+    let format = reader()?.format().ok_or_else(|| {
+        format!(
+            "{source}: not an image in a supported format \
+             (PNG, JPEG, PPM/PGM/PBM/PAM, BMP, TIFF, WebP)"
+        )
+    })?;
+    let name = format_name(format);
+    let bad = |e: image::ImageError| format!("{source}: cannot decode the {name} image: {e}");
+    let (width, height) = reader()?.into_dimensions().map_err(bad)?;
+    ansel::codec::check_dimensions(width, height).map_err(|e| format!("{source}: {e}"))?;
+    let decoded = reader()?.decode().map_err(bad)?;
+    let color = decoded.color();
+    let mut warnings = Vec::new();
+    if color.has_alpha() {
+        warnings.push(
+            "alpha channel dropped (the codec stores no transparency; \
+             transparent pixels keep their stored colour)"
+                .to_string(),
+        );
+    }
+    let bits = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count());
+    if bits > 8 {
+        let kind = if matches!(color, ColorType::Rgb32F | ColorType::Rgba32F) {
+            "32-bit float"
+        } else {
+            "16-bit"
+        };
+        warnings.push(format!("{kind} samples rounded to 8 bits"));
+    }
+    let (image, _) = ansel::image_io::to_rgb8(decoded);
+    Ok(LoadedImage { image, warnings })
+}
+
+/// The usual name of an image format.
+pub fn format_name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "PNG",
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::Pnm => "PNM",
+        ImageFormat::Bmp => "BMP",
+        ImageFormat::Tiff => "TIFF",
+        ImageFormat::WebP => "WebP",
+        ImageFormat::Gif => "GIF",
+        _ => format.extensions_str().first().copied().unwrap_or("image"),
+    }
 }

@@ -21,9 +21,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compress an image into an .ansel file.
+    /// Compress images into .ansel files (`-` for standard input/output).
     Encode(code::EncodeArgs),
-    /// Decompress an .ansel file into an image (PNG, or any format by extension).
+    /// Decompress .ansel files into images (PNG, or another format by extension or --format).
     Decode(code::DecodeArgs),
     /// Show the header of an .ansel file.
     Info(code::InfoArgs),
