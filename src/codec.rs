@@ -87,7 +87,7 @@ impl Codec {
     pub fn from_package(package: &Package) -> Result<Self, Error> {
         let device = Device::flex();
         let network =
-            crate::model::load_weights(&package.weights, package.metadata.network, &device)
+            crate::model::load_package_weights(&package.weights, package.metadata.network, &device)
                 .map_err(Error::Model)?;
         let z_set = entropy::TableSet::from_bytes(&package.z_tables)?;
         let y_set = entropy::TableSet::from_bytes(&package.y_tables)?;

@@ -130,7 +130,8 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
     let bytes = a.to_bytes();
     let loaded = Package::from_bytes(&bytes).unwrap();
     assert_eq!(loaded, a);
-    let reloaded = ansel::model::load_weights(&loaded.weights, state.network, &device).unwrap();
+    let reloaded =
+        ansel::model::load_package_weights(&loaded.weights, state.network, &device).unwrap();
     let c = export::export(&reloaded, state.network, &prov).unwrap();
     assert_eq!(
         c.to_bytes(),

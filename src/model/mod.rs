@@ -197,8 +197,8 @@ fn straight_through_round(x: Tensor<4>, offset: Tensor<4>) -> Tensor<4> {
     x.clone() + (q - x).detach()
 }
 
-/// Loads network weights (burnpack bytes, as written by [`weights_to_bytes`]) into a fresh
-/// network of `config` on `device`.
+/// Loads training weights (an f32 burnpack, as written by [`weights_to_bytes`]) into a fresh
+/// network of `config` on `device`, keeping parameter ids so optimizer state still matches.
 pub fn load_weights(
     bytes: &[u8],
     config: NetworkConfig,
@@ -211,7 +211,7 @@ pub fn load_weights(
     Ok(Network::new(config, device).load_record(record))
 }
 
-/// Serializes network weights (burnpack).
+/// Serializes training weights (f32 burnpack, exact).
 pub fn weights_to_bytes(network: &Network) -> Result<Vec<u8>, String> {
     network
         .clone()
@@ -219,4 +219,56 @@ pub fn weights_to_bytes(network: &Network) -> Result<Vec<u8>, String> {
         .into_bytes()
         .map(|b| b.to_vec())
         .map_err(|e| format!("{e:?}"))
+}
+
+/// Serializes the weights of a model package: convolution kernels and biases (all but ~2 % of
+/// the parameters) in f16, which halves the package; GDN, gains and the z prior stay f32.
+///
+/// Decoding stays exact because the codec only ever runs the f16-rounded network: the package
+/// loader widens these values back to f32 (exactly), and the entropy tables never depend on the
+/// convolution weights.
+pub fn package_weights_to_bytes(network: &Network) -> Result<Vec<u8>, String> {
+    use burn::store::{BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot};
+    let mut store = BurnpackStore::from_bytes(None).with_to_adapter(HalfPrecisionAdapter::new());
+    network
+        .save_into(&mut store)
+        .map_err(|e| format!("{e:?}"))?;
+    store
+        .get_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Loads the weights of a model package (f16 convolutions as written by
+/// [`package_weights_to_bytes`], or an all-f32 burnpack from older packages) into a fresh
+/// f32 network of `config` on `device`.
+pub fn load_package_weights(
+    bytes: &[u8],
+    config: NetworkConfig,
+    device: &Device,
+) -> Result<Network, String> {
+    use burn::store::{BurnpackStore, FloatCastAdapter, ModuleSnapshot};
+    use burn::tensor::{Bytes, DType};
+    // Widen every float tensor, whatever module holds it: the network computes in f32.
+    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())))
+        .with_from_adapter(FloatCastAdapter::to(DType::F32));
+    let mut network = Network::new(config, device);
+    let result = network
+        .load_from(&mut store)
+        .map_err(|e| format!("{e:?}"))?;
+    if !result.errors.is_empty() || !result.missing.is_empty() {
+        return Err(format!(
+            "weights do not fit a network with N={}, M={}: {} errors, {} missing tensors (first: {:?})",
+            config.n,
+            config.m,
+            result.errors.len(),
+            result.missing.len(),
+            result
+                .errors
+                .first()
+                .map(|e| format!("{e:?}"))
+                .or_else(|| result.missing.first().map(|m| m.0.clone()))
+        ));
+    }
+    Ok(network)
 }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::data::list_images;
 use super::TrainError;
 use crate::entropy::{factorized_tables, gaussian_tables, scale_ladder};
-use crate::model::{weights_to_bytes, Network, NetworkConfig, LAMBDAS};
+use crate::model::{package_weights_to_bytes, Network, NetworkConfig, LAMBDAS};
 use crate::package::{ModelMetadata, Package, ARCH_MEAN_SCALE_GAIN};
 
 /// Provenance recorded in the package metadata.
@@ -27,7 +27,8 @@ pub struct Provenance {
 }
 
 /// Freezes `network` into a package: builds the integer tables of z from the learned density
-/// and of y from the scale ladder. Deterministic: the same network gives the same bytes.
+/// and of y from the scale ladder, and stores the convolutions in f16 (see
+/// [`package_weights_to_bytes`]). Deterministic: the same network gives the same bytes.
 pub fn export(
     network: &Network,
     config: NetworkConfig,
@@ -37,7 +38,7 @@ pub fn export(
     let pmfs = network.density().export_pmfs();
     let z = factorized_tables(pmfs.iter().map(|p| (p.median, p.lo, p.pmf.as_slice())));
     let y = gaussian_tables(&scale_ladder());
-    let weights = weights_to_bytes(&network).map_err(TrainError::Config)?;
+    let weights = package_weights_to_bytes(&network).map_err(TrainError::Config)?;
     Ok(Package {
         metadata: ModelMetadata {
             arch: ARCH_MEAN_SCALE_GAIN,
