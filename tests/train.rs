@@ -111,7 +111,7 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
     std::fs::create_dir(&data).unwrap();
     write_images(&data, 2);
     let out = tmp.path().join("run");
-    train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
+    let fresh = train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
 
     let dir = checkpoint::latest(&out).unwrap();
     let device = burn::prelude::Device::flex();
@@ -138,6 +138,28 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
         bytes,
         "weights and tables must survive a load bit for bit"
     );
+
+    // The package seeds a new run (`ansel train --init model.anselpkg`): its first loss is the
+    // trained network's, and a package of another shape is refused.
+    let pkg = tmp.path().join("model.anselpkg");
+    std::fs::write(&pkg, &bytes).unwrap();
+    let (seeded_dir, refused_dir) = (tmp.path().join("seeded"), tmp.path().join("refused"));
+    let mut opts = options(&data, &seeded_dir, false, Some(10));
+    opts.init_weights = Some(&pkg);
+    let seeded = train::train(&tiny_config(10), &opts).unwrap();
+    let loss = |s: &train::TrainSummary| s.first.as_ref().unwrap().loss;
+    assert!(
+        loss(&seeded) < loss(&fresh),
+        "a seeded run starts from the trained loss: {} vs {}",
+        loss(&seeded),
+        loss(&fresh)
+    );
+    let mut other = tiny_config(10);
+    other.network = NetworkConfig { n: 8, m: 16 };
+    let mut opts = options(&data, &refused_dir, false, Some(10));
+    opts.init_weights = Some(&pkg);
+    let err = train::train(&other, &opts).unwrap_err().to_string();
+    assert!(err.contains("package has network"), "{err}");
 
     let codec = Codec::from_package_bytes(&bytes).unwrap();
     for (w, h) in [(1, 1), (65, 33), (513, 767)] {

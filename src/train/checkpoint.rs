@@ -113,6 +113,28 @@ pub fn load_state(dir: &Path) -> Result<RunState, TrainError> {
     serde_json::from_slice(&s).map_err(|e| TrainError::Checkpoint(p.clone(), e.to_string()))
 }
 
+/// Loads the starting weights of a run (`ansel train --init`): a model package such as
+/// `assets/default.anselpkg` (so a lost run restarts from the committed model) or a burnpack.
+pub fn load_init(
+    path: &Path,
+    config: NetworkConfig,
+    device: &Device,
+) -> Result<Network, TrainError> {
+    let bytes = fs::read(path).map_err(io(path))?;
+    if !bytes.starts_with(b"ANSELPKG") {
+        return load_network(path, config, device);
+    }
+    let err = |e: String| TrainError::Checkpoint(path.to_path_buf(), e);
+    let package = crate::package::Package::from_bytes(&bytes).map_err(|e| err(e.to_string()))?;
+    if package.metadata.network != config {
+        return Err(err(format!(
+            "package has network {:?}, the run asks for {:?}",
+            package.metadata.network, config
+        )));
+    }
+    crate::model::load_package_weights(&package.weights, config, device).map_err(err)
+}
+
 /// Loads a network's weights from a burnpack file into a fresh network of `config`.
 pub fn load_network(
     path: &Path,

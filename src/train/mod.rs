@@ -165,7 +165,8 @@ pub struct RunOptions<'a> {
     pub out: &'a Path,
     /// Continue from the latest checkpoint in `out` if there is one.
     pub resume: bool,
-    /// Start from these weights (a burnpack of [`Network`]) instead of a random initialisation.
+    /// Start from these weights (a model package or a burnpack of [`Network`]) instead of a
+    /// random initialisation.
     pub init_weights: Option<&'a Path>,
     /// Stop after this many steps in this session (for tests and time-boxed runs).
     pub max_session_steps: Option<u64>,
@@ -208,7 +209,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         }
         None => {
             let network = match opts.init_weights {
-                Some(p) => checkpoint::load_network(p, config.network, &device)?,
+                Some(p) => checkpoint::load_init(p, config.network, &device)?,
                 None => {
                     device.seed(config.seed);
                     Network::new(config.network, &device)

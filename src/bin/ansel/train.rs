@@ -49,7 +49,8 @@ pub struct TrainArgs {
     /// Continue from the latest checkpoint in --out (starts fresh if there is none).
     #[arg(long)]
     resume: bool,
-    /// Start from these network weights (burnpack) instead of a random initialisation.
+    /// Start from these weights (a model package such as assets/default.anselpkg, or a burnpack)
+    /// instead of a random initialisation.
     #[arg(long)]
     init: Option<PathBuf>,
     /// Stop after this many steps in this session.
