@@ -23,7 +23,7 @@ use thiserror::Error;
 
 use crate::model::NetworkConfig;
 
-const MAGIC: &[u8; 8] = b"ANSELPKG";
+pub(crate) const MAGIC: &[u8; 8] = b"ANSELPKG";
 const VERSION: u32 = 1;
 
 /// Architecture id of the mean-scale hyperprior with gain units, as written in streams.

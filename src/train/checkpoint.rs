@@ -121,10 +121,10 @@ pub fn load_init(
     device: &Device,
 ) -> Result<Network, TrainError> {
     let bytes = fs::read(path).map_err(io(path))?;
-    if !bytes.starts_with(b"ANSELPKG") {
-        return load_network(path, config, device);
-    }
     let err = |e: String| TrainError::Checkpoint(path.to_path_buf(), e);
+    if !bytes.starts_with(crate::package::MAGIC) {
+        return crate::model::load_weights(&bytes, config, device).map_err(err);
+    }
     let package = crate::package::Package::from_bytes(&bytes).map_err(|e| err(e.to_string()))?;
     if package.metadata.network != config {
         return Err(err(format!(
