@@ -101,6 +101,14 @@ fn tiny_network_learns_and_resumes_exactly() {
         a.loss,
         b.loss
     );
+    // The auxiliary loss is not part of the loss above: it catches an auxiliary optimizer
+    // resumed with the wrong settings (it once came back with the main one's gradient clipping).
+    assert!(
+        (a.aux - b.aux).abs() <= 1e-3 * a.aux.abs(),
+        "resumed auxiliary loss diverged: {} vs {}",
+        a.aux,
+        b.aux
+    );
 }
 
 #[test]

@@ -228,9 +228,17 @@ fn draw(
         draw_curve(&mut chart, curve, *style, window, false)?;
     }
 
+    // Legend size estimated from the font (20 px text, ~11 px per character, 28 px rows) as a
+    // fraction of the plotting area, to find the corner where it hides the least.
+    let names = ours.iter().chain(others).map(|c| c.name.chars().count());
+    let (area_w, area_h) = chart.plotting_area().dim_in_pixel();
+    let legend = (
+        (60.0 + 11.0 * names.max().unwrap_or(0) as f64) / area_w.max(1) as f64,
+        (20.0 + 28.0 * (ours.len() + others.len()) as f64) / area_h.max(1) as f64,
+    );
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(legend_corner(ours, others, window, legend))
         .margin(15)
         .legend_area_size(40)
         .label_font(("sans-serif", 20))
@@ -238,6 +246,62 @@ fn draw(
         .border_style(BLACK)
         .draw()?;
     Ok(())
+}
+
+/// The corner whose legend box of `size` (fractions of the plot's width and height) covers
+/// the least of the curves, ours counting ten times as much; lower right when it is a tie,
+/// the usual empty corner of a rate-distortion plot.
+fn legend_corner(
+    ours: &[RdCurve],
+    others: &[RdCurve],
+    window: Window,
+    size: (f64, f64),
+) -> SeriesLabelPosition {
+    let (x0, x1, y0, y1) = window;
+    let unit = |(x, y): (f64, f64)| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+    // Samples along every visible segment, in plot fractions, with their weights.
+    let mut samples = Vec::new();
+    for (curves, weight) in [(ours, 10.0), (others, 1.0)] {
+        for piece in curves
+            .iter()
+            .flat_map(|c| clip_polyline(&sorted(c), window))
+        {
+            for pair in piece.windows(2) {
+                let (a, b) = (unit(pair[0]), unit(pair[1]));
+                for k in 0..=32 {
+                    let t = f64::from(k) / 32.0;
+                    samples.push(((a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)), weight));
+                }
+            }
+        }
+    }
+    let (w, h) = (size.0.min(1.0), size.1.min(1.0));
+    // (position, x span, y span); y grows upwards in plot fractions.
+    let corners = [
+        (SeriesLabelPosition::LowerRight, (1.0 - w, 1.0), (0.0, h)),
+        (SeriesLabelPosition::UpperLeft, (0.0, w), (1.0 - h, 1.0)),
+        (
+            SeriesLabelPosition::UpperRight,
+            (1.0 - w, 1.0),
+            (1.0 - h, 1.0),
+        ),
+        (SeriesLabelPosition::LowerLeft, (0.0, w), (0.0, h)),
+    ];
+    let covered = |(xs, ys): ((f64, f64), (f64, f64))| -> f64 {
+        samples
+            .iter()
+            .filter(|((x, y), _)| (xs.0..=xs.1).contains(x) && (ys.0..=ys.1).contains(y))
+            .map(|(_, weight)| weight)
+            .sum()
+    };
+    let mut best = (SeriesLabelPosition::LowerRight, f64::INFINITY);
+    for (position, xs, ys) in corners {
+        let c = covered((xs, ys));
+        if c < best.1 {
+            best = (position, c);
+        }
+    }
+    best.0
 }
 
 type Chart<'a, 'b> =
@@ -465,6 +529,31 @@ mod tests {
         assert!(matches!(
             plot_rd(&path, "none", &[], &[], &PlotOptions::default()),
             Err(EvalError::Plot(_))
+        ));
+    }
+
+    #[test]
+    fn the_legend_goes_where_it_hides_least() {
+        let named = |name: &str, points: &[(f64, f64)]| RdCurve {
+            name: name.to_string(),
+            points: points.to_vec(),
+        };
+        let window = (0.0, 2.0, 20.0, 40.0);
+        let size = (0.4, 0.3);
+        // Typical RD curves rise steeply then flatten: the lower right is empty.
+        let classic = [named(
+            "a",
+            &[(0.1, 26.0), (0.5, 33.0), (1.0, 36.0), (2.0, 39.0)],
+        )];
+        assert!(matches!(
+            legend_corner(&classic, &[], window, size),
+            SeriesLabelPosition::LowerRight
+        ));
+        // A low, flat curve of ours along the bottom moves the legend to the empty upper left.
+        let flat = [named("ours", &[(0.3, 25.0), (1.0, 28.0), (1.9, 29.0)])];
+        assert!(matches!(
+            legend_corner(&flat, &classic, window, size),
+            SeriesLabelPosition::UpperLeft
         ));
     }
 

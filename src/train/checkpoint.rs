@@ -146,25 +146,28 @@ pub fn load_network(
         .map_err(|e| TrainError::Checkpoint(path.to_path_buf(), e))
 }
 
-/// Loads a checkpoint onto `device`; `fresh` makes the optimizers to load state into.
+/// Loads a checkpoint onto `device`. The saved files hold only the optimizers' state (moments,
+/// step counts), not their settings, so `optimizer` and `aux_optimizer` are fresh optimizers
+/// configured exactly as the run made them (gradient clipping included) to load it into.
 pub fn load(
     dir: &Path,
     device: &Device,
-    fresh: impl Fn() -> ModuleOptimizer,
+    optimizer: ModuleOptimizer,
+    aux_optimizer: ModuleOptimizer,
 ) -> Result<Checkpoint, TrainError> {
     let state = load_state(dir)?;
     let network = load_network(&dir.join("network.bpk"), state.network, device)?;
-    let read_optim = |name: &str| -> Result<ModuleOptimizer, TrainError> {
+    let read_optim = |fresh: ModuleOptimizer, name: &str| -> Result<ModuleOptimizer, TrainError> {
         let p = dir.join(name);
         let bytes = fs::read(&p).map_err(io(&p))?;
-        fresh()
+        fresh
             .from_bytes(Bytes::from_bytes_vec(bytes))
             .map_err(rec(&p))
     };
     Ok(Checkpoint {
         network,
-        optimizer: read_optim("optimizer.bpk")?,
-        aux_optimizer: read_optim("aux_optimizer.bpk")?,
+        optimizer: read_optim(optimizer, "optimizer.bpk")?,
+        aux_optimizer: read_optim(aux_optimizer, "aux_optimizer.bpk")?,
         state,
     })
 }

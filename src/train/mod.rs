@@ -136,14 +136,15 @@ pub struct LogLine {
     pub steps_per_sec: f64,
 }
 
-fn optimizer(clip: f64) -> ModuleOptimizer {
-    AdamConfig::new()
+/// The run's two optimizers, fresh: Adam for the network (with per-parameter gradient
+/// clipping at `grad_clip`) and plain Adam for the z prior's quantiles. A resumed run loads its
+/// saved state into these same two, so both keep their settings across a restart.
+fn optimizers(config: &TrainConfig) -> (ModuleOptimizer, ModuleOptimizer) {
+    let clip = config.grad_clip;
+    let main = AdamConfig::new()
         .with_grad_clipping((clip > 0.0).then_some(GradientClippingConfig::Norm(clip as f32)))
-        .init()
-}
-
-fn aux_optimizer() -> ModuleOptimizer {
-    AdamConfig::new().init()
+        .init();
+    (main, AdamConfig::new().init())
 }
 
 /// What [`train`] reports when it stops.
@@ -195,7 +196,8 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
     };
     let (mut network, mut optim, mut aux_optim, mut state) = match &latest {
         Some(dir) => {
-            let c = checkpoint::load(dir, &device, || optimizer(config.grad_clip))?;
+            let (main, aux) = optimizers(config);
+            let c = checkpoint::load(dir, &device, main, aux)?;
             if c.state.network != config.network {
                 return Err(TrainError::Config(format!(
                     "checkpoint {} has network {:?}, the run asks for {:?}",
@@ -220,7 +222,8 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
                 train_seconds: 0.0,
                 network: config.network,
             };
-            (network, optimizer(config.grad_clip), aux_optimizer(), state)
+            let (main, aux) = optimizers(config);
+            (network, main, aux, state)
         }
     };
     let cfg_path = opts.out.join("run.json");
@@ -467,5 +470,70 @@ mod tests {
         assert!((c.learning_rate(500) - 1e-3).abs() < 1e-12);
         assert!(c.learning_rate(900) < 1e-3 && c.learning_rate(900) > 1e-4);
         assert!((c.learning_rate(1000) - 1e-4).abs() < 1e-9);
+    }
+
+    /// A resumed run's optimizers must step exactly like the ones that were saved. Gradients far
+    /// above the clipping norm expose a mix-up of settings (Adam alone is scale-free), as when
+    /// the auxiliary optimizer once came back with the main one's clipping.
+    #[test]
+    fn resumed_optimizers_step_like_the_saved_ones() {
+        let device = Device::flex().autodiff();
+        let config = TrainConfig {
+            network: NetworkConfig { n: 8, m: 8 },
+            ..TrainConfig::default()
+        };
+        let (mut main, mut aux) = optimizers(&config);
+        let big_step = |net: Network, optim: &mut ModuleOptimizer, loss: Tensor<1>| {
+            let grads = GradientsParams::from_grads(loss.mul_scalar(1e4).backward(), &net);
+            optim.step(1e-2, net, grads)
+        };
+        // The main loss on a fixed 64x64 ramp, without noise.
+        let main_loss = |net: &Network| {
+            let v: Vec<f32> = (0..3 * 64 * 64).map(|i| (i % 97) as f32 / 97.0).collect();
+            let x = Tensor::<4>::from_data(TensorData::new(v, [1, 3, 64, 64]), &device);
+            let out = net.forward_train(x.clone(), &[0], false, |shape| {
+                Tensor::<4>::zeros(shape, &device)
+            });
+            (out.x_hat - x).square().mean() + (out.bits_y + out.bits_z).sum()
+        };
+        let mut net = Network::new(config.network, &device);
+        // One step each, so both optimizers have moments to save.
+        let loss = net.aux_loss();
+        net = big_step(net, &mut aux, loss);
+        let loss = main_loss(&net);
+        net = big_step(net, &mut main, loss);
+
+        let dir = tempfile::tempdir().unwrap();
+        let state = checkpoint::RunState {
+            step: 2,
+            train_seconds: 0.0,
+            network: config.network,
+        };
+        checkpoint::save(dir.path(), &net, &main, &aux, &state).unwrap();
+        let latest = checkpoint::latest(dir.path()).unwrap();
+        let (fresh_main, fresh_aux) = optimizers(&config);
+        let mut resumed = checkpoint::load(&latest, &device, fresh_main, fresh_aux).unwrap();
+
+        let value = |net: &Network| net.aux_loss().into_scalar::<f32>();
+        let loss = net.aux_loss();
+        let a = big_step(net, &mut aux, loss);
+        let loss = resumed.network.aux_loss();
+        let b = big_step(resumed.network, &mut resumed.aux_optimizer, loss);
+        assert_eq!(
+            value(&a),
+            value(&b),
+            "auxiliary optimizer resumed differently"
+        );
+
+        let loss = main_loss(&a);
+        let a = big_step(a, &mut main, loss);
+        let loss = main_loss(&b);
+        let b = big_step(b, &mut resumed.optimizer, loss);
+        let (a, b) = (main_loss(&a), main_loss(&b));
+        assert_eq!(
+            a.into_scalar::<f32>(),
+            b.into_scalar::<f32>(),
+            "main optimizer resumed differently"
+        );
     }
 }

@@ -66,6 +66,13 @@ pub struct EncodeArgs {
     /// Search the quality whose output is closest to BPP bits per pixel.
     #[arg(long, value_name = "BPP", value_parser = parse_bpp)]
     target_bpp: Option<f64>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Options that `encode` and `decode` share: which network, where, how many inputs at once.
+#[derive(Args)]
+struct RunArgs {
     /// Where the network runs: cpu, gpu (needs the `wgpu` build feature) or auto.
     #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
     device: DeviceChoice,
@@ -75,10 +82,10 @@ pub struct EncodeArgs {
     /// Overwrite existing output files.
     #[arg(short, long)]
     force: bool,
-    /// Code N inputs in parallel (each needs memory for its image's activations).
+    /// Process N inputs in parallel (each needs memory for its image's activations).
     #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     jobs: u16,
-    /// Print timings per stage, the quality and the achieved bits per pixel.
+    /// Print timings per stage and the rate (quality, bits per pixel) of each input.
     #[arg(short, long)]
     verbose: bool,
 }
@@ -136,21 +143,8 @@ pub struct DecodeArgs {
     /// output and for default names].
     #[arg(long, value_enum)]
     format: Option<OutputFormat>,
-    /// Where the network runs: cpu, gpu (needs the `wgpu` build feature) or auto.
-    #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
-    device: DeviceChoice,
-    /// Model package to use instead of the embedded default model.
-    #[arg(long, value_name = "PKG")]
-    model: Option<PathBuf>,
-    /// Overwrite existing output files.
-    #[arg(short, long)]
-    force: bool,
-    /// Decode N inputs in parallel.
-    #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: u16,
-    /// Print timings per stage and the rate of each input.
-    #[arg(short, long)]
-    verbose: bool,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 /// Arguments of `ansel info`.
@@ -362,8 +356,8 @@ where
 /// Runs `ansel encode`.
 pub fn encode(a: EncodeArgs) -> Result<()> {
     let jobs = plan(&a.inputs, &a.output, &a.out_dir, "ansel", "compressed data")?;
-    let codec = load_codec(&a.model, a.device, a.verbose)?;
-    run_all(&jobs, a.jobs, a.verbose, |job, say| {
+    let codec = load_codec(&a.run.model, a.run.device, a.run.verbose)?;
+    run_all(&jobs, a.run.jobs, a.run.verbose, |job, say| {
         encode_one(&codec, job, &a, say)
     })
 }
@@ -375,7 +369,7 @@ fn encode_one(
     say: &dyn Fn(&str),
 ) -> std::result::Result<String, String> {
     let input = &job.input;
-    job.output.check(a.force, "compressed data")?;
+    job.output.check(a.run.force, "compressed data")?;
     let t = Instant::now();
     let bytes = input.read()?;
     let loaded = load_image(&bytes, input)?;
@@ -395,7 +389,7 @@ fn encode_one(
     .map_err(|e| format!("{input}: {e}"))?;
     let t_code = t.elapsed();
     let t = Instant::now();
-    job.output.write(&stream, a.force)?;
+    job.output.write(&stream, a.run.force)?;
     let t_write = t.elapsed();
     let bpp = 8.0 * stream.len() as f64 / (img.width() as f64 * img.height() as f64);
     let target = a
@@ -422,8 +416,8 @@ pub fn decode(a: DecodeArgs) -> Result<()> {
     for job in &jobs {
         output_format(&job.output, a.format)?;
     }
-    let codec = load_codec(&a.model, a.device, a.verbose)?;
-    run_all(&jobs, a.jobs, a.verbose, |job, _| {
+    let codec = load_codec(&a.run.model, a.run.device, a.run.verbose)?;
+    run_all(&jobs, a.run.jobs, a.run.verbose, |job, _| {
         decode_one(&codec, job, &a)
     })
 }
@@ -491,7 +485,7 @@ fn encode_image(
 
 fn decode_one(codec: &Codec, job: &Job, a: &DecodeArgs) -> std::result::Result<String, String> {
     let input = &job.input;
-    job.output.check(a.force, "image data")?;
+    job.output.check(a.run.force, "image data")?;
     let format = output_format(&job.output, a.format)?;
     let t = Instant::now();
     let bytes = input.read()?;
@@ -509,7 +503,7 @@ fn decode_one(codec: &Codec, job: &Job, a: &DecodeArgs) -> std::result::Result<S
     let t_code = t.elapsed();
     let t = Instant::now();
     let encoded = encode_image(&img, format, &job.output)?;
-    job.output.write(&encoded, a.force)?;
+    job.output.write(&encoded, a.run.force)?;
     let t_write = t.elapsed();
     let bpp = 8.0 * bytes.len() as f64 / (img.width() as f64 * img.height() as f64);
     Ok(format!(

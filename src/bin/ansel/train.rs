@@ -71,8 +71,9 @@ pub struct TrainArgs {
     /// Use at most this many validation images.
     #[arg(long, default_value_t = 24)]
     val_images: usize,
-    /// Where the training steps run: cpu, gpu (needs the `wgpu` build feature) or auto.
-    #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
+    /// Where the training steps run: cpu, gpu (needs the `wgpu` build feature), auto, or
+    /// libtorch (the CPU through PyTorch; needs the `tch` build feature, about 2x faster).
+    #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto|libtorch")]
     device: DeviceChoice,
 }
 
