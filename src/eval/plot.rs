@@ -550,7 +550,7 @@ mod tests {
             SeriesLabelPosition::LowerRight
         ));
         // A low, flat curve of ours along the bottom moves the legend to the empty upper left.
-        let flat = [named("ours", &[(0.3, 25.0), (1.0, 28.0), (1.9, 29.0)])];
+        let flat = [named("ours", &[(0.3, 21.0), (1.0, 22.5), (1.9, 23.5)])];
         assert!(matches!(
             legend_corner(&flat, &classic, window, size),
             SeriesLabelPosition::UpperLeft
