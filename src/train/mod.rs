@@ -194,9 +194,10 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
     } else {
         None
     };
+    // Fresh optimizers either start the run or take the checkpoint's saved state.
+    let (main, aux) = optimizers(config);
     let (mut network, mut optim, mut aux_optim, mut state) = match &latest {
         Some(dir) => {
-            let (main, aux) = optimizers(config);
             let c = checkpoint::load(dir, &device, main, aux)?;
             if c.state.network != config.network {
                 return Err(TrainError::Config(format!(
@@ -222,7 +223,6 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
                 train_seconds: 0.0,
                 network: config.network,
             };
-            let (main, aux) = optimizers(config);
             (network, main, aux, state)
         }
     };
