@@ -91,8 +91,23 @@ fn tiny_network_learns_and_resumes_exactly() {
             .step,
         30
     );
+    // A run killed after logging past its last checkpoint: the resume drops that tail.
+    let log = resumed.join("train.jsonl");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"step\":40,\"loss\":1.0}\n");
+    std::fs::write(&log, text).unwrap();
     let r = train::train(&tiny_config(60), &options(&data, &resumed, true, None)).unwrap();
     assert_eq!(r.step, 60);
+    let steps: Vec<u64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(steps, [10, 20, 30, 40, 50, 60], "one log entry per step");
     let a = s.last.unwrap();
     let b = r.last.unwrap();
     assert!(

@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod data;
 pub mod export;
+mod log;
 pub mod validate;
 
 use std::fs::{self, OpenOptions};
@@ -208,6 +209,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
                 )));
             }
             eprintln!("resuming from {} (step {})", dir.display(), c.state.step);
+            log::trim_after(opts.out, c.state.step)?;
             (c.network, c.optimizer, c.aux_optimizer, c.state)
         }
         None => {
@@ -245,7 +247,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         Some((dir, limit)) if config.validate_every > 0 => validate::load(dir, limit)?,
         _ => Vec::new(),
     };
-    let log_path = opts.out.join("train.jsonl");
+    let log_path = opts.out.join(log::TRAIN_LOG);
     let mut log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -384,7 +386,7 @@ fn run_validation(
     };
     let package = export::export(network, config.network, &provenance)?;
     let points = validate::validate(&package, images, &VALIDATION_QUALITIES, state.step)?;
-    let path = out.join("val.jsonl");
+    let path = out.join(log::VALIDATION_LOG);
     let mut f = OpenOptions::new()
         .create(true)
         .append(true)
