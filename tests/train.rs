@@ -196,3 +196,31 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
         assert_eq!(codec.decode(&stream).unwrap(), back);
     }
 }
+
+#[test]
+fn rung_balance_reweighs_the_loss_only() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    write_images(&data, 2);
+    // One step, logged before any update: both runs code the same crops with the same network.
+    let first_step = |beta: f64, name: &str| {
+        let mut config = tiny_config(1);
+        config.log_every = 1;
+        config.rung_balance = beta;
+        let out = tmp.path().join(name);
+        train::train(&config, &options(&data, &out, false, None))
+            .unwrap()
+            .first
+            .unwrap()
+    };
+    let (plain, balanced) = (first_step(0.0, "plain"), first_step(1.0, "balanced"));
+    assert_eq!(plain.bpp, balanced.bpp);
+    assert_eq!(plain.psnr, balanced.psnr);
+    assert!(
+        (plain.loss - balanced.loss).abs() > 1e-3 * plain.loss,
+        "β = 1 left the loss at {}",
+        plain.loss
+    );
+}

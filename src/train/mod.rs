@@ -80,6 +80,10 @@ pub struct TrainConfig {
     pub log_every: u64,
     /// Steps between validations (0: never).
     pub validate_every: u64,
+    /// Exponent β of the per-rung loss weights `(λ / λ̄)^−β` (see [`rung_weights`]); 0 weighs
+    /// every sample's loss as it is.
+    #[serde(default)]
+    pub rung_balance: f64,
 }
 
 impl Default for TrainConfig {
@@ -99,8 +103,20 @@ impl Default for TrainConfig {
             checkpoint_minutes: 5.0,
             log_every: 50,
             validate_every: 2000,
+            rung_balance: 0.0,
         }
     }
+}
+
+/// Loss weight of each λ rung: `(λ / λ̄)^−β`, with λ̄ the ladder's geometric mean.
+///
+/// A sample's loss `λ·255²·MSE + bpp` grows with its rung's λ (on Kodak about 1.44× per rung,
+/// 13× from quality 1 to 8), so the top rungs steer the shared transforms. BD-rate, though,
+/// values a relative rate saving equally at every rate; β ≈ 0.5 gives every rung a similar
+/// share of the gradient. The weights multiply to 1, so the overall scale of the loss stays put.
+pub fn rung_weights(beta: f64) -> [f64; LAMBDAS.len()] {
+    let log_mean = LAMBDAS.iter().map(|l| l.ln()).sum::<f64>() / LAMBDAS.len() as f64;
+    LAMBDAS.map(|l| (-beta * (l.ln() - log_mean)).exp())
 }
 
 impl TrainConfig {
@@ -260,6 +276,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
     };
     let bar = progress_bar(opts.progress, state.step, config.steps);
     let (b, p) = (config.batch, config.patch);
+    let weights = rung_weights(config.rung_balance);
     let mut acc = Accumulator::default();
     let mut interval_start = Instant::now();
     let mut last_ckpt = Instant::now();
@@ -287,12 +304,13 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             .reshape([b, 3 * p * p])
             .mean_dim(1)
             .reshape([b]);
-        let lambdas: Vec<f32> = batch
-            .rungs
-            .iter()
-            .map(|&r| (LAMBDAS[r] * 255.0 * 255.0) as f32)
-            .collect();
-        let lambdas = Tensor::<1>::from_data(TensorData::new(lambdas, [b]), &device);
+        let per_sample = |f: &dyn Fn(usize) -> f64| {
+            let v: Vec<f32> = batch.rungs.iter().map(|&r| f(r) as f32).collect();
+            Tensor::<1>::from_data(TensorData::new(v, [b]), &device)
+        };
+        // With β = 0 every weight is exactly 1 and the loss is bit-identical to the plain one.
+        let lambdas = per_sample(&|r| weights[r] * LAMBDAS[r] * 255.0 * 255.0);
+        let rate_weights = per_sample(&|r| weights[r]);
         if std::env::var_os("ANSEL_TRAIN_DEBUG").is_some() && state.step % 25 == 0 {
             let v = |t: Tensor<1>| {
                 t.into_data()
@@ -312,7 +330,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             );
         }
         let bpp = (out.bits_y + out.bits_z).div_scalar((p * p) as f64);
-        let loss = (lambdas * mse.clone() + bpp.clone()).mean();
+        let loss = (lambdas * mse.clone() + rate_weights * bpp.clone()).mean();
 
         let lr = config.learning_rate(state.step);
         let grads = GradientsParams::from_grads(loss.backward(), &network);
@@ -458,6 +476,16 @@ impl Accumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rung_weights_even_out_the_ladder() {
+        assert_eq!(rung_weights(0.0), [1.0; LAMBDAS.len()]);
+        let w = rung_weights(0.5);
+        // λ spans 100×: the lowest rung weighs √100 = 10× the highest.
+        assert!((w[0] / w[LAMBDAS.len() - 1] - 10.0).abs() < 1e-9, "{w:?}");
+        assert!(w.windows(2).all(|p| p[0] > p[1]), "{w:?}");
+        assert!((w.iter().product::<f64>() - 1.0).abs() < 1e-9, "{w:?}");
+    }
 
     #[test]
     fn schedule_warms_up_and_decays() {

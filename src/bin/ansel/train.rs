@@ -62,6 +62,10 @@ pub struct TrainArgs {
     /// Steps between log lines.
     #[arg(long, default_value_t = 50)]
     log_every: u64,
+    /// Weigh each sample's loss by (λ/λ̄)^−β so that low rates steer the shared transforms as
+    /// much as high ones (0: plain loss; 0.5 about evens out the rungs).
+    #[arg(long, default_value_t = 0.0, value_name = "β")]
+    rung_balance: f64,
     /// Steps between validations through the real codec (0: never).
     #[arg(long, default_value_t = 2000)]
     validate_every: u64,
@@ -91,6 +95,7 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         checkpoint_minutes: a.checkpoint_minutes,
         log_every: a.log_every,
         validate_every: a.validate_every,
+        rung_balance: a.rung_balance,
         ..TrainConfig::default()
     };
     let device = crate::device::select(a.device)?;
