@@ -1,9 +1,9 @@
 //! Training pipeline: a tiny network learns, checkpoints resume exactly, export → load is
 //! bit-identical, and an exported model codes images of awkward sizes through the container.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use ansel::model::NetworkConfig;
+use ansel::model::{NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER};
 use ansel::package::Package;
 use ansel::train::{self, checkpoint, export, RunOptions, TrainConfig};
 use ansel::Codec;
@@ -27,6 +27,15 @@ fn write_images(dir: &Path, count: u32) {
         });
         img.save(dir.join(format!("img{i}.png"))).unwrap();
     }
+}
+
+/// A temporary directory holding `data/` with `count` synthetic photos.
+fn fixture(count: u32) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    write_images(&data, count);
+    (tmp, data)
 }
 
 /// Network initialisation draws from the device's global random generator: tests that
@@ -70,10 +79,7 @@ fn options<'a>(
 #[test]
 fn tiny_network_learns_and_resumes_exactly() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_images(&data, 3);
+    let (tmp, data) = fixture(3);
 
     // One run of 60 steps.
     let straight = tmp.path().join("straight");
@@ -129,10 +135,7 @@ fn tiny_network_learns_and_resumes_exactly() {
 #[test]
 fn export_is_deterministic_and_codes_awkward_sizes() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_images(&data, 2);
+    let (tmp, data) = fixture(2);
     let out = tmp.path().join("run");
     let fresh = train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
 
@@ -145,8 +148,8 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
         steps: state.step,
         ..Default::default()
     };
-    let a = export::export(&network, state.network, &prov).unwrap();
-    let b = export::export(&network, state.network, &prov).unwrap();
+    let a = export::export(&network, state.network, &state.lambdas, &prov).unwrap();
+    let b = export::export(&network, state.network, &state.lambdas, &prov).unwrap();
     assert_eq!(a.to_bytes(), b.to_bytes(), "export must be deterministic");
 
     // Package bytes → load → re-export gives identical weights and tables.
@@ -155,7 +158,7 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
     assert_eq!(loaded, a);
     let reloaded =
         ansel::model::load_package_weights(&loaded.weights, state.network, &device).unwrap();
-    let c = export::export(&reloaded, state.network, &prov).unwrap();
+    let c = export::export(&reloaded, state.network, &state.lambdas, &prov).unwrap();
     assert_eq!(
         c.to_bytes(),
         bytes,
@@ -200,10 +203,7 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
 #[test]
 fn rung_balance_reweighs_the_loss_only() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_images(&data, 2);
+    let (tmp, data) = fixture(2);
     // One step, logged before any update: both runs code the same crops with the same network.
     let first_step = |beta: f64, name: &str| {
         let mut config = tiny_config(1);
@@ -223,4 +223,65 @@ fn rung_balance_reweighs_the_loss_only() {
         "β = 1 left the loss at {}",
         plain.loss
     );
+}
+
+/// `--init` from a package trained on another λ ladder moves its gains onto the run's ladder: a
+/// rung with the same λ codes exactly as before, a lower λ codes smaller; the new package
+/// records the new ladder, and resuming a run on another ladder is refused.
+#[test]
+fn a_new_ladder_moves_the_gains() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (tmp, data) = fixture(2);
+    let out = tmp.path().join("old");
+    let mut old = tiny_config(10);
+    old.lambdas = COMPRESSAI_LADDER;
+    train::train(&old, &options(&data, &out, false, None)).unwrap();
+
+    let device = burn::prelude::Device::flex();
+    let state = checkpoint::load_state(&checkpoint::latest(&out).unwrap()).unwrap();
+    assert_eq!(state.lambdas, COMPRESSAI_LADDER);
+    let prov = export::Provenance::default();
+    let net = checkpoint::load_network(
+        &checkpoint::latest(&out).unwrap().join("network.bpk"),
+        state.network,
+        &device,
+    )
+    .unwrap();
+    let old_pkg = export::export(&net, state.network, &COMPRESSAI_LADDER, &prov).unwrap();
+    let pkg_path = tmp.path().join("old.anselpkg");
+    std::fs::write(&pkg_path, old_pkg.to_bytes()).unwrap();
+
+    let moved = checkpoint::load_init(&pkg_path, state.network, &DEFAULT_LADDER, &device).unwrap();
+    let new_pkg = export::export(&moved, state.network, &DEFAULT_LADDER, &prov).unwrap();
+    assert_eq!(new_pkg.metadata.lambdas, DEFAULT_LADDER.to_vec());
+    let (old_codec, new_codec) = (
+        Codec::from_package(&old_pkg).unwrap(),
+        Codec::from_package(&new_pkg).unwrap(),
+    );
+    let img = RgbImage::from_fn(96, 64, |x, y| {
+        image::Rgb([
+            (x * 2 % 256) as u8,
+            (y * 3 % 256) as u8,
+            ((x + y) % 256) as u8,
+        ])
+    });
+    // Quality 8 is λ = 0.18 on both ladders: the same gains, the same pixels.
+    let decode = |c: &Codec, q: f32| c.decode(&c.encode(&img, q).unwrap()).unwrap();
+    assert_eq!(decode(&old_codec, 8.0), decode(&new_codec, 8.0));
+    // Quality 1 drops from λ = 0.0018 to 0.0003: coarser quantisation, fewer bytes.
+    let size = |c: &Codec| c.encode(&img, 1.0).unwrap().len();
+    assert!(
+        size(&new_codec) < size(&old_codec),
+        "{} vs {}",
+        size(&new_codec),
+        size(&old_codec)
+    );
+
+    let mut other = old.clone();
+    other.lambdas = DEFAULT_LADDER;
+    other.steps = 20;
+    let err = train::train(&other, &options(&data, &out, true, None))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("λ ladder"), "{err}");
 }

@@ -440,7 +440,7 @@ mod tests {
     /// A freshly initialised (untrained, seeded) tiny network, exported: its reconstructions are poor, but its gain
     /// units already make the rate grow with the quality, which the embedded model need not show.
     fn untrained_codec() -> Codec {
-        use crate::model::{Network, NetworkConfig};
+        use crate::model::{Network, NetworkConfig, DEFAULT_LADDER};
         use crate::train::export::{export, Provenance};
         use burn::prelude::Device;
         let device = Device::flex();
@@ -449,6 +449,7 @@ mod tests {
         let package = export(
             &Network::new(config, &device),
             config,
+            &DEFAULT_LADDER,
             &Provenance::default(),
         )
         .unwrap();

@@ -8,19 +8,33 @@
 use burn::module::Param;
 use burn::prelude::*;
 
-/// The λ ladder: CompressAI's MSE λ for qualities 1..=8 (loss = λ·255²·MSE + bpp).
-pub const LAMBDAS: [f64; 8] = [
+/// Number of quality rungs: qualities 1..=8, one gain vector each.
+pub const RUNGS: usize = 8;
+
+/// The λ of each rung, lowest quality first (loss = λ·255²·MSE + bpp). Training needs it; coding
+/// does not (a stream's quality picks gains, not λ), so a package records it only as metadata.
+pub type Ladder = [f64; RUNGS];
+
+/// CompressAI's MSE λ for its qualities 1–8. The first ansel models trained on it; on Kodak it
+/// spans about 0.33–1.75 bpp with them, so it cannot reach the low rates (0.1–0.2 bpp) that
+/// classical codecs are compared at.
+pub const COMPRESSAI_LADDER: Ladder = [
     0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800,
 ];
+
+/// The default ladder: geometric from 0.0003 to 0.18 (×2.49 per rung). Quality 8 keeps
+/// CompressAI's top λ; quality 1 sits about 2.5 CompressAI rungs lower, around 0.12 bpp on Kodak
+/// by the measured slope bpp ∝ λ^0.56 of the earlier models.
+pub const DEFAULT_LADDER: Ladder = [0.0003, 0.00075, 0.0019, 0.0047, 0.0116, 0.029, 0.072, 0.18];
 
 /// Lowest quality value.
 pub const QUALITY_MIN: f32 = 1.0;
 /// Highest quality value.
-pub const QUALITY_MAX: f32 = LAMBDAS.len() as f32;
+pub const QUALITY_MAX: f32 = RUNGS as f32;
 
 /// Initial latent gains per rung: the ratios of CompressAI's variable-rate model, so training
 /// starts with a sensible spread of quantisation steps.
-const INIT_GAINS: [f64; 8] = [
+const INIT_GAINS: [f64; RUNGS] = [
     0.10000, 0.13944, 0.19293, 0.26874, 0.37268, 0.51801, 0.71957, 1.00000,
 ];
 
@@ -33,15 +47,32 @@ const INIT_GAIN_SCALE: f64 = 40.0;
 /// Position of a quality on the ladder: the rung below and the weight of the rung above.
 pub fn ladder_position(quality: f32) -> (usize, f32) {
     let q = quality.clamp(QUALITY_MIN, QUALITY_MAX) - QUALITY_MIN;
-    let lo = (q.floor() as usize).min(LAMBDAS.len() - 2);
+    let lo = (q.floor() as usize).min(RUNGS - 2);
     (lo, q - lo as f32)
 }
 
-/// λ for a (possibly fractional) quality, interpolated geometrically.
-pub fn lambda_for_quality(quality: f32) -> f64 {
+/// λ for a (possibly fractional) quality on `ladder`, interpolated geometrically.
+pub fn lambda_for_quality(ladder: &Ladder, quality: f32) -> f64 {
     let (lo, t) = ladder_position(quality);
     let t = t as f64;
-    (LAMBDAS[lo].ln() * (1.0 - t) + LAMBDAS[lo + 1].ln() * t).exp()
+    (ladder[lo].ln() * (1.0 - t) + ladder[lo + 1].ln() * t).exp()
+}
+
+/// Where each rung of `to` sits on `from`, as weights `[to rung][from rung]`: piecewise linear
+/// in log λ between the two nearest rungs of `from`, extended linearly beyond its ends. Each row
+/// has at most two non-zero weights and sums to 1.
+pub fn ladder_remap(from: &Ladder, to: &Ladder) -> [[f64; RUNGS]; RUNGS] {
+    let ln_from = from.map(f64::ln);
+    let mut w = [[0.0; RUNGS]; RUNGS];
+    for (row, &lambda) in w.iter_mut().zip(to) {
+        let x = lambda.ln();
+        // The segment holding x, or the end segment nearest to it.
+        let lo = (0..RUNGS - 1).rev().find(|&i| ln_from[i] <= x).unwrap_or(0);
+        let t = (x - ln_from[lo]) / (ln_from[lo + 1] - ln_from[lo]);
+        row[lo] = 1.0 - t;
+        row[lo + 1] = t;
+    }
+    w
 }
 
 /// The four gain tables, each `[rungs, channels]`, stored as natural logs.
@@ -68,7 +99,7 @@ pub struct GainSet {
 impl Gains {
     /// Gains for `m` latent and `n` hyper-latent channels.
     pub fn new(n: usize, m: usize, device: &Device) -> Self {
-        let rungs = LAMBDAS.len();
+        let rungs = RUNGS;
         let init = |c: usize, sign: f32| {
             let v: Vec<f32> = INIT_GAINS
                 .iter()
@@ -90,6 +121,30 @@ impl Gains {
     /// Number of latent channels.
     pub fn latent_channels(&self) -> usize {
         self.latent.dims()[1]
+    }
+
+    /// The gains moved from ladder `from` to ladder `to` (see [`ladder_remap`]): each new rung
+    /// interpolates, in the log domain where the gains live, the learned gains of the two old
+    /// rungs around its λ. Lets a trained model start training on another ladder.
+    pub fn remapped(self, from: &Ladder, to: &Ladder) -> Self {
+        let w: Vec<f32> = ladder_remap(from, to)
+            .iter()
+            .flatten()
+            .map(|&v| v as f32)
+            .collect();
+        let remap = |p: Param<Tensor<2>>| {
+            p.map(|t| {
+                let w =
+                    Tensor::<2>::from_data(TensorData::new(w.clone(), [RUNGS, RUNGS]), &t.device());
+                w.matmul(t)
+            })
+        };
+        Self {
+            latent: remap(self.latent),
+            latent_inv: remap(self.latent_inv),
+            hyper: remap(self.hyper),
+            hyper_inv: remap(self.hyper_inv),
+        }
     }
 
     /// Gains for one sample per entry of `rungs` (training: integer rungs).
@@ -122,7 +177,7 @@ impl Gains {
                 .convert::<f32>()
                 .try_to_vec()
                 .expect("f32 gains");
-            let c = rows.len() / LAMBDAS.len();
+            let c = rows.len() / RUNGS;
             let (a, b) = (
                 &rows[lo * c..(lo + 1) * c],
                 &rows[(lo + 1) * c..(lo + 2) * c],
@@ -158,9 +213,76 @@ mod tests {
 
     #[test]
     fn lambda_interpolates_geometrically() {
-        assert!((lambda_for_quality(1.0) - 0.0018).abs() < 1e-12);
-        assert!((lambda_for_quality(8.0) - 0.18).abs() < 1e-12);
-        let mid = lambda_for_quality(4.5);
+        let l = &COMPRESSAI_LADDER;
+        assert!((lambda_for_quality(l, 1.0) - 0.0018).abs() < 1e-12);
+        assert!((lambda_for_quality(l, 8.0) - 0.18).abs() < 1e-12);
+        let mid = lambda_for_quality(l, 4.5);
         assert!((mid - (0.013f64 * 0.025).sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn default_ladder_is_geometric_and_ends_at_compressai_top() {
+        assert_eq!(DEFAULT_LADDER[RUNGS - 1], COMPRESSAI_LADDER[RUNGS - 1]);
+        for pair in DEFAULT_LADDER.windows(2) {
+            let ratio = pair[1] / pair[0];
+            assert!((2.4..2.6).contains(&ratio), "{pair:?}");
+        }
+    }
+
+    #[test]
+    fn remap_onto_the_same_ladder_is_the_identity() {
+        let w = ladder_remap(&DEFAULT_LADDER, &DEFAULT_LADDER);
+        for (i, row) in w.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((v - want).abs() < 1e-12, "w[{i}][{j}] = {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn remap_interpolates_inside_and_extrapolates_below() {
+        let w = ladder_remap(&COMPRESSAI_LADDER, &DEFAULT_LADDER);
+        for row in &w {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            assert!(row.iter().filter(|v| **v != 0.0).count() <= 2);
+        }
+        // 0.0003 lies below the old ladder: extrapolated from its first segment (weight > 1 on
+        // rung 0, negative on rung 1), so the gain keeps shrinking at the same log rate.
+        assert!(w[0][0] > 1.0 && w[0][1] < 0.0, "{:?}", w[0]);
+        // 0.18 is the old top rung exactly.
+        assert!((w[7][7] - 1.0).abs() < 1e-12 && w[7][6].abs() < 1e-12);
+        // 0.0116 lies between 0.0067 (rung 2) and 0.0130 (rung 3).
+        assert!(w[4][2] > 0.0 && w[4][3] > 0.0 && w[4][3] > w[4][2]);
+    }
+
+    #[test]
+    fn remapped_gains_follow_log_lambda() {
+        let device = Device::flex();
+        // Gains that are exactly linear in log λ on the old ladder stay on that line.
+        let gains = Gains::new(2, 3, &device);
+        let line = |l: f64| (0.5 * l.ln() + 1.0) as f32;
+        let rows: Vec<f32> = COMPRESSAI_LADDER
+            .iter()
+            .flat_map(|&l| std::iter::repeat_n(line(l), 3))
+            .collect();
+        let gains = Gains {
+            latent: Param::from_tensor(Tensor::from_data(
+                TensorData::new(rows, [RUNGS, 3]),
+                &device,
+            )),
+            ..gains
+        };
+        let moved = gains.remapped(&COMPRESSAI_LADDER, &DEFAULT_LADDER);
+        let got: Vec<f32> = moved.latent.val().into_data().try_to_vec().unwrap();
+        for (r, &l) in DEFAULT_LADDER.iter().enumerate() {
+            for c in 0..3 {
+                assert!(
+                    (got[r * 3 + c] - line(l)).abs() < 1e-4,
+                    "rung {r}: {}",
+                    got[r * 3 + c]
+                );
+            }
+        }
     }
 }

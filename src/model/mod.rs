@@ -16,7 +16,10 @@ mod likelihood;
 mod transforms;
 
 pub use density::{ChannelPmf, FactorizedDensity, TAIL_MASS};
-pub use gain::{ladder_position, lambda_for_quality, GainSet, LAMBDAS, QUALITY_MAX, QUALITY_MIN};
+pub use gain::{
+    ladder_position, ladder_remap, lambda_for_quality, GainSet, Ladder, COMPRESSAI_LADDER,
+    DEFAULT_LADDER, QUALITY_MAX, QUALITY_MIN, RUNGS,
+};
 pub use likelihood::{bits_per_sample, gaussian_likelihood, SCALE_BOUND};
 
 use burn::prelude::*;
@@ -109,6 +112,15 @@ impl Network {
     /// The learned prior of z.
     pub fn density(&self) -> &FactorizedDensity {
         &self.density
+    }
+
+    /// The same network with its gains moved from λ ladder `from` to `to` (see
+    /// [`Gains::remapped`]), to continue training a model on another ladder.
+    pub fn with_ladder(self, from: &Ladder, to: &Ladder) -> Self {
+        Self {
+            gains: self.gains.remapped(from, to),
+            ..self
+        }
     }
 
     /// Gains for a coding quality.

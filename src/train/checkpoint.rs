@@ -15,7 +15,7 @@ use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
-use crate::model::{Network, NetworkConfig};
+use crate::model::{Ladder, Network, NetworkConfig, COMPRESSAI_LADDER, RUNGS};
 
 /// How many checkpoints to keep on disk.
 const KEEP: usize = 2;
@@ -29,6 +29,13 @@ pub struct RunState {
     pub train_seconds: f64,
     /// Network shape.
     pub network: NetworkConfig,
+    /// The λ ladder the run trains on (runs from before it was recorded used CompressAI's).
+    #[serde(default = "compressai_ladder")]
+    pub lambdas: Ladder,
+}
+
+fn compressai_ladder() -> Ladder {
+    COMPRESSAI_LADDER
 }
 
 /// A loaded checkpoint.
@@ -115,9 +122,12 @@ pub fn load_state(dir: &Path) -> Result<RunState, TrainError> {
 
 /// Loads the starting weights of a run (`ansel train --init`): a model package such as
 /// `assets/default.anselpkg` (so a lost run restarts from the committed model) or a burnpack.
+/// A package trained on another λ ladder than `lambdas` has its gains moved onto `lambdas`
+/// ([`Network::with_ladder`]); a burnpack carries no ladder and is taken as is.
 pub fn load_init(
     path: &Path,
     config: NetworkConfig,
+    lambdas: &Ladder,
     device: &Device,
 ) -> Result<Network, TrainError> {
     let bytes = fs::read(path).map_err(io(path))?;
@@ -132,7 +142,24 @@ pub fn load_init(
             package.metadata.network, config
         )));
     }
-    crate::model::load_package_weights(&package.weights, config, device).map_err(err)
+    let network =
+        crate::model::load_package_weights(&package.weights, config, device).map_err(err)?;
+    let from: Ladder = package
+        .metadata
+        .lambdas
+        .as_slice()
+        .try_into()
+        .map_err(|_| {
+            err(format!(
+                "package has {} λ rungs, ansel trains {RUNGS}",
+                package.metadata.lambdas.len()
+            ))
+        })?;
+    if from == *lambdas {
+        return Ok(network);
+    }
+    eprintln!("moving the gains from the package's λ ladder {from:?} to {lambdas:?}");
+    Ok(network.with_ladder(&from, lambdas))
 }
 
 /// Loads a network's weights from a burnpack file into a fresh network of `config`.

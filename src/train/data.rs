@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::TrainError;
-use crate::model::LAMBDAS;
+use crate::model::RUNGS;
 
 /// One batch: pixels in `[0, 1]`, `[batch, 3, patch, patch]` row-major, and the λ rung of each
 /// sample.
@@ -23,7 +23,7 @@ pub struct Batch {
     pub step: u64,
     /// Pixel data, channel-planar per sample.
     pub pixels: Vec<f32>,
-    /// λ rung (index into [`LAMBDAS`]) per sample.
+    /// λ rung (0..[`RUNGS`]) per sample.
     pub rungs: Vec<usize>,
 }
 
@@ -91,7 +91,7 @@ pub fn make_batch(images: &[RgbImage], seed: u64, step: u64, batch: usize, patch
         let x0 = rng.random_range(0..=img.width() as usize - patch);
         let y0 = rng.random_range(0..=img.height() as usize - patch);
         let (flip_h, flip_v) = (rng.random::<bool>(), rng.random::<bool>());
-        rungs.push(rng.random_range(0..LAMBDAS.len()));
+        rungs.push(rng.random_range(0..RUNGS));
         let out = &mut pixels[b * 3 * plane..(b + 1) * 3 * plane];
         for y in 0..patch {
             let sy = y0 + if flip_v { patch - 1 - y } else { y };

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::data::list_images;
 use super::TrainError;
 use crate::entropy::{factorized_tables, gaussian_tables, scale_ladder};
-use crate::model::{package_weights_to_bytes, Network, NetworkConfig, LAMBDAS};
+use crate::model::{package_weights_to_bytes, Ladder, Network, NetworkConfig};
 use crate::package::{ModelMetadata, Package, ARCH_MEAN_SCALE_GAIN};
 
 /// Provenance recorded in the package metadata.
@@ -28,10 +28,12 @@ pub struct Provenance {
 
 /// Freezes `network` into a package: builds the integer tables of z from the learned density
 /// and of y from the scale ladder, and stores the convolutions in f16 (see
-/// [`package_weights_to_bytes`]). Deterministic: the same network gives the same bytes.
+/// [`package_weights_to_bytes`]). `lambdas` is the ladder it trained on, recorded in the
+/// metadata. Deterministic: the same network gives the same bytes.
 pub fn export(
     network: &Network,
     config: NetworkConfig,
+    lambdas: &Ladder,
     provenance: &Provenance,
 ) -> Result<Package, TrainError> {
     let network = network.valid();
@@ -43,7 +45,7 @@ pub fn export(
         metadata: ModelMetadata {
             arch: ARCH_MEAN_SCALE_GAIN,
             network: config,
-            lambdas: LAMBDAS.to_vec(),
+            lambdas: lambdas.to_vec(),
             steps: provenance.steps,
             train_seconds: provenance.train_seconds,
             dataset_hash: provenance.dataset_hash.clone(),

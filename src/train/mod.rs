@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{Network, NetworkConfig, LAMBDAS};
+use crate::model::{Ladder, Network, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER};
 
 /// Errors of a training run.
 #[derive(Debug, Error)]
@@ -53,6 +53,10 @@ pub enum TrainError {
 pub struct TrainConfig {
     /// Network shape.
     pub network: NetworkConfig,
+    /// λ of each quality rung (loss `λ·255²·MSE + bpp`). Missing from the `run.json` of runs
+    /// made before it was a setting: those trained on CompressAI's ladder.
+    #[serde(default = "compressai_ladder")]
+    pub lambdas: Ladder,
     /// Total number of steps of the schedule.
     pub steps: u64,
     /// Crops per batch.
@@ -90,6 +94,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             network: NetworkConfig::default(),
+            lambdas: DEFAULT_LADDER,
             steps: 100_000,
             batch: 8,
             patch: 128,
@@ -114,9 +119,13 @@ impl Default for TrainConfig {
 /// 13× from quality 1 to 8), so the top rungs steer the shared transforms. BD-rate, though,
 /// values a relative rate saving equally at every rate; β ≈ 0.5 gives every rung a similar
 /// share of the gradient. The weights multiply to 1, so the overall scale of the loss stays put.
-pub fn rung_weights(beta: f64) -> [f64; LAMBDAS.len()] {
-    let log_mean = LAMBDAS.iter().map(|l| l.ln()).sum::<f64>() / LAMBDAS.len() as f64;
-    LAMBDAS.map(|l| (-beta * (l.ln() - log_mean)).exp())
+pub fn rung_weights(lambdas: &Ladder, beta: f64) -> Ladder {
+    let log_mean = lambdas.iter().map(|l| l.ln()).sum::<f64>() / lambdas.len() as f64;
+    lambdas.map(|l| (-beta * (l.ln() - log_mean)).exp())
+}
+
+fn compressai_ladder() -> Ladder {
+    COMPRESSAI_LADDER
 }
 
 impl TrainConfig {
@@ -224,13 +233,22 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
                     config.network
                 )));
             }
+            if c.state.lambdas != config.lambdas {
+                return Err(TrainError::Config(format!(
+                    "checkpoint {} trains on the λ ladder {:?}, the run asks for {:?}; \
+                     to change the ladder, export it and start a new run with --init",
+                    dir.display(),
+                    c.state.lambdas,
+                    config.lambdas
+                )));
+            }
             eprintln!("resuming from {} (step {})", dir.display(), c.state.step);
             log::trim_after(opts.out, c.state.step)?;
             (c.network, c.optimizer, c.aux_optimizer, c.state)
         }
         None => {
             let network = match opts.init_weights {
-                Some(p) => checkpoint::load_init(p, config.network, &device)?,
+                Some(p) => checkpoint::load_init(p, config.network, &config.lambdas, &device)?,
                 None => {
                     device.seed(config.seed);
                     Network::new(config.network, &device)
@@ -240,6 +258,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
                 step: 0,
                 train_seconds: 0.0,
                 network: config.network,
+                lambdas: config.lambdas,
             };
             (network, main, aux, state)
         }
@@ -264,7 +283,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         _ => Vec::new(),
     };
     let log_path = opts.out.join(log::TRAIN_LOG);
-    let mut log = OpenOptions::new()
+    let mut log_file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(&log_path)
@@ -276,7 +295,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
     };
     let bar = progress_bar(opts.progress, state.step, config.steps);
     let (b, p) = (config.batch, config.patch);
-    let weights = rung_weights(config.rung_balance);
+    let weights = rung_weights(&config.lambdas, config.rung_balance);
     let mut acc = Accumulator::default();
     let mut interval_start = Instant::now();
     let mut last_ckpt = Instant::now();
@@ -309,7 +328,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             Tensor::<1>::from_data(TensorData::new(v, [b]), &device)
         };
         // With β = 0 every weight is exactly 1 and the loss is bit-identical to the plain one.
-        let lambdas = per_sample(&|r| weights[r] * LAMBDAS[r] * 255.0 * 255.0);
+        let lambdas = per_sample(&|r| weights[r] * config.lambdas[r] * 255.0 * 255.0);
         let rate_weights = per_sample(&|r| weights[r]);
         if std::env::var_os("ANSEL_TRAIN_DEBUG").is_some() && state.step % 25 == 0 {
             let v = |t: Tensor<1>| {
@@ -354,7 +373,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             acc = Accumulator::default();
             interval_start = Instant::now();
             let _ = writeln!(
-                log,
+                log_file,
                 "{}",
                 serde_json::to_string(&line).expect("log serializes")
             );
@@ -402,7 +421,7 @@ fn run_validation(
         train_seconds: state.train_seconds,
         ..Default::default()
     };
-    let package = export::export(network, config.network, &provenance)?;
+    let package = export::export(network, config.network, &config.lambdas, &provenance)?;
     let points = validate::validate(&package, images, &VALIDATION_QUALITIES, state.step)?;
     let path = out.join(log::VALIDATION_LOG);
     let mut f = OpenOptions::new()
@@ -476,13 +495,15 @@ impl Accumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RUNGS;
 
     #[test]
     fn rung_weights_even_out_the_ladder() {
-        assert_eq!(rung_weights(0.0), [1.0; LAMBDAS.len()]);
-        let w = rung_weights(0.5);
+        let l = &COMPRESSAI_LADDER;
+        assert_eq!(rung_weights(l, 0.0), [1.0; RUNGS]);
+        let w = rung_weights(l, 0.5);
         // λ spans 100×: the lowest rung weighs √100 = 10× the highest.
-        assert!((w[0] / w[LAMBDAS.len() - 1] - 10.0).abs() < 1e-9, "{w:?}");
+        assert!((w[0] / w[RUNGS - 1] - 10.0).abs() < 1e-9, "{w:?}");
         assert!(w.windows(2).all(|p| p[0] > p[1]), "{w:?}");
         assert!((w.iter().product::<f64>() - 1.0).abs() < 1e-9, "{w:?}");
     }
@@ -538,6 +559,7 @@ mod tests {
             step: 2,
             train_seconds: 0.0,
             network: config.network,
+            lambdas: config.lambdas,
         };
         checkpoint::save(dir.path(), &net, &main, &aux, &state).unwrap();
         let latest = checkpoint::latest(dir.path()).unwrap();

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use ansel::backend::DeviceChoice;
-use ansel::model::NetworkConfig;
+use ansel::model::{Ladder, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER, RUNGS};
 use ansel::train::{self, checkpoint, export, RunOptions, TrainConfig};
 
 #[derive(Args)]
@@ -43,6 +43,11 @@ pub struct TrainArgs {
     /// Latent channels M.
     #[arg(long, default_value_t = 192)]
     m: usize,
+    /// λ of qualities 1 to 8: `default` (0.0003 … 0.18, about 0.12–1.8 bpp), `compressai`
+    /// (0.0018 … 0.18), or eight comma-separated numbers. A resumed run keeps its own ladder
+    /// unless this is given; --init moves a package's gains onto the new ladder.
+    #[arg(long, value_parser = parse_ladder, value_name = "default|compressai|λ1,…,λ8")]
+    lambdas: Option<Ladder>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -81,9 +86,43 @@ pub struct TrainArgs {
     device: DeviceChoice,
 }
 
+fn parse_ladder(s: &str) -> Result<Ladder, String> {
+    match s {
+        "default" => return Ok(DEFAULT_LADDER),
+        "compressai" => return Ok(COMPRESSAI_LADDER),
+        _ => {}
+    }
+    let values = s
+        .split(',')
+        .map(|v| v.trim().parse::<f64>().map_err(|e| format!("`{v}`: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ladder: Ladder = values
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("{} values given, a ladder has {RUNGS}", values.len()))?;
+    let increasing = ladder.windows(2).all(|p| p[0] < p[1]);
+    if ladder[0] <= 0.0 || !ladder.iter().all(|l| l.is_finite()) || !increasing {
+        return Err("λ must be positive, finite and increasing".into());
+    }
+    Ok(ladder)
+}
+
+/// The ladder of this session: the one asked for, else the resumed checkpoint's, else the
+/// default.
+fn run_ladder(a: &TrainArgs) -> Result<Ladder, Box<dyn std::error::Error>> {
+    if let Some(l) = a.lambdas {
+        return Ok(l);
+    }
+    match checkpoint::latest(&a.out).filter(|_| a.resume) {
+        Some(dir) => Ok(checkpoint::load_state(&dir)?.lambdas),
+        None => Ok(DEFAULT_LADDER),
+    }
+}
+
 pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     let config = TrainConfig {
         network: NetworkConfig { n: a.n, m: a.m },
+        lambdas: run_ladder(&a)?,
         steps: a.steps,
         batch: a.batch,
         patch: a.patch,
@@ -153,7 +192,7 @@ pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
         },
         note: a.note,
     };
-    let package = export::export(&network, state.network, &provenance)?;
+    let package = export::export(&network, state.network, &state.lambdas, &provenance)?;
     crate::io::write_atomically(&a.output, &package.to_bytes(), true)?;
     eprintln!(
         "exported {} (step {}, model {}) to {}",
