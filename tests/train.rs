@@ -277,6 +277,13 @@ fn a_new_ladder_moves_the_gains() {
         size(&old_codec)
     );
 
+    // A run on the new ladder trains from the moved gains (they are fresh parameters).
+    let new_out = tmp.path().join("new");
+    let mut opts = options(&data, &new_out, false, None);
+    opts.init_weights = Some(&pkg_path);
+    let new = train::train(&tiny_config(3), &opts).unwrap();
+    assert_eq!(new.step, 3);
+
     let mut other = old.clone();
     other.lambdas = DEFAULT_LADDER;
     other.steps = 20;

@@ -136,7 +136,9 @@ impl Gains {
             p.map(|t| {
                 let w =
                     Tensor::<2>::from_data(TensorData::new(w.clone(), [RUNGS, RUNGS]), &t.device());
-                w.matmul(t)
+                // A fresh leaf: training must not backpropagate into the old gains.
+                let tracked = t.is_require_grad();
+                w.matmul(t.detach()).detach().set_require_grad(tracked)
             })
         };
         Self {
@@ -254,6 +256,27 @@ mod tests {
         assert!((w[7][7] - 1.0).abs() < 1e-12 && w[7][6].abs() < 1e-12);
         // 0.0116 lies between 0.0067 (rung 2) and 0.0130 (rung 3).
         assert!(w[4][2] > 0.0 && w[4][3] > 0.0 && w[4][3] > w[4][2]);
+    }
+
+    #[test]
+    fn remapped_gains_stay_trainable() {
+        let device = Device::flex().autodiff();
+        let gains = Gains::new(2, 3, &device).remapped(&COMPRESSAI_LADDER, &DEFAULT_LADDER);
+        let g = gains.for_rungs(&[0, 7], &device);
+        let loss = (g.latent + g.latent_inv).sum() + (g.hyper + g.hyper_inv).sum();
+        let grads = loss.backward();
+        for p in [
+            &gains.latent,
+            &gains.latent_inv,
+            &gains.hyper,
+            &gains.hyper_inv,
+        ] {
+            assert!(p.val().is_require_grad());
+            assert!(
+                p.val().grad(&grads).is_some(),
+                "a moved gain table gets no gradient"
+            );
+        }
     }
 
     #[test]
