@@ -15,7 +15,7 @@ use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
-use crate::model::{Ladder, Network, NetworkConfig, COMPRESSAI_LADDER, RUNGS};
+use crate::model::{Ladder, Network, NetworkConfig, RUNGS};
 
 /// How many checkpoints to keep on disk.
 const KEEP: usize = 2;
@@ -30,12 +30,8 @@ pub struct RunState {
     /// Network shape.
     pub network: NetworkConfig,
     /// The λ ladder the run trains on (runs from before it was recorded used CompressAI's).
-    #[serde(default = "compressai_ladder")]
+    #[serde(default = "super::compressai_ladder")]
     pub lambdas: Ladder,
-}
-
-fn compressai_ladder() -> Ladder {
-    COMPRESSAI_LADDER
 }
 
 /// A loaded checkpoint.

@@ -124,6 +124,7 @@ pub fn rung_weights(lambdas: &Ladder, beta: f64) -> Ladder {
     lambdas.map(|l| (-beta * (l.ln() - log_mean)).exp())
 }
 
+/// The ladder of runs saved before the ladder was recorded (serde default).
 fn compressai_ladder() -> Ladder {
     COMPRESSAI_LADDER
 }
