@@ -101,7 +101,9 @@ fn encode_then_decode_round_trip_with_default_names() {
         .args(["info", "photo.ansel", "--json"])
         .assert()
         .success()
-        .stdout(contains("\"width\": 48"));
+        .stdout(contains("\"width\": 48"))
+        // Without -q the default quality, 5, is used.
+        .stdout(contains("\"quality\": 5.0"));
 }
 
 #[test]

@@ -45,6 +45,10 @@ temporary file and renamed, so an interrupted run leaves no partial file; an exi
 is kept unless --force. With several inputs, one that fails is reported and the others are \
 still decoded; the exit status is then non-zero.";
 
+/// Quality when neither --quality nor --target-bpp is given: with the default model about
+/// 0.75 bpp and 31.3 dB on Kodak, near what JPEG's usual defaults spend.
+const DEFAULT_QUALITY: f32 = 5.0;
+
 /// Arguments of `ansel encode`.
 #[derive(Args)]
 #[command(after_help = INPUT_POLICY)]
@@ -60,7 +64,7 @@ pub struct EncodeArgs {
     /// extension .ansel.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
-    /// Quality from 1 (smallest) to 8 (best); fractions allowed [default: 4].
+    /// Quality from 1 (smallest) to 8 (best); fractions allowed [default: 5].
     #[arg(short, long, value_parser = parse_quality, conflicts_with = "target_bpp")]
     quality: Option<f32>,
     /// Search the quality whose output is closest to BPP bits per pixel.
@@ -382,7 +386,7 @@ fn encode_one(
     let (stream, quality) = match a.target_bpp {
         Some(bpp) => codec.encode_to_bpp(&img, bpp),
         None => {
-            let q = a.quality.unwrap_or(4.0);
+            let q = a.quality.unwrap_or(DEFAULT_QUALITY);
             codec.encode(&img, q).map(|s| (s, q))
         }
     }
