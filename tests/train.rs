@@ -238,15 +238,11 @@ fn a_new_ladder_moves_the_gains() {
     train::train(&old, &options(&data, &out, false, None)).unwrap();
 
     let device = burn::prelude::Device::flex();
-    let state = checkpoint::load_state(&checkpoint::latest(&out).unwrap()).unwrap();
+    let dir = checkpoint::latest(&out).unwrap();
+    let state = checkpoint::load_state(&dir).unwrap();
     assert_eq!(state.lambdas, COMPRESSAI_LADDER);
     let prov = export::Provenance::default();
-    let net = checkpoint::load_network(
-        &checkpoint::latest(&out).unwrap().join("network.bpk"),
-        state.network,
-        &device,
-    )
-    .unwrap();
+    let net = checkpoint::load_network(&dir.join("network.bpk"), state.network, &device).unwrap();
     let old_pkg = export::export(&net, state.network, &COMPRESSAI_LADDER, &prov).unwrap();
     let pkg_path = tmp.path().join("old.anselpkg");
     std::fs::write(&pkg_path, old_pkg.to_bytes()).unwrap();
@@ -270,12 +266,8 @@ fn a_new_ladder_moves_the_gains() {
     assert_eq!(decode(&old_codec, 8.0), decode(&new_codec, 8.0));
     // Quality 1 drops from λ = 0.0018 to 0.0003: coarser quantisation, fewer bytes.
     let size = |c: &Codec| c.encode(&img, 1.0).unwrap().len();
-    assert!(
-        size(&new_codec) < size(&old_codec),
-        "{} vs {}",
-        size(&new_codec),
-        size(&old_codec)
-    );
+    let (new_size, old_size) = (size(&new_codec), size(&old_codec));
+    assert!(new_size < old_size, "{new_size} vs {old_size}");
 
     // A run on the new ladder trains from the moved gains (they are fresh parameters).
     let new_out = tmp.path().join("new");

@@ -23,8 +23,8 @@ pub const COMPRESSAI_LADDER: Ladder = [
 ];
 
 /// The default ladder: geometric from 0.0003 to 0.18 (×2.49 per rung). Quality 8 keeps
-/// CompressAI's top λ; quality 1 sits about 2.5 CompressAI rungs lower, around 0.12 bpp on Kodak
-/// by the measured slope bpp ∝ λ^0.56 of the earlier models.
+/// CompressAI's top λ; quality 1 sits about 2.5 CompressAI rungs lower. The default model spans
+/// 0.09–1.66 bpp on Kodak with it (`assets/MODEL.md`).
 pub const DEFAULT_LADDER: Ladder = [0.0003, 0.00075, 0.0019, 0.0047, 0.0116, 0.029, 0.072, 0.18];
 
 /// Lowest quality value.
@@ -138,7 +138,7 @@ impl Gains {
                     Tensor::<2>::from_data(TensorData::new(w.clone(), [RUNGS, RUNGS]), &t.device());
                 // A fresh leaf: training must not backpropagate into the old gains.
                 let tracked = t.is_require_grad();
-                w.matmul(t.detach()).detach().set_require_grad(tracked)
+                w.matmul(t).detach().set_require_grad(tracked)
             })
         };
         Self {
