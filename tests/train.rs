@@ -181,7 +181,7 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
         loss(&fresh)
     );
     let mut other = tiny_config(10);
-    other.network = NetworkConfig { n: 8, m: 16 };
+    other.network = NetworkConfig { n: 16, m: 8 };
     let mut opts = options(&data, &refused_dir, false, Some(10));
     opts.init_weights = Some(&pkg);
     let err = train::train(&other, &opts).unwrap_err().to_string();
@@ -283,4 +283,62 @@ fn a_new_ladder_moves_the_gains() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("λ ladder"), "{err}");
+}
+
+/// `--init` from a package with fewer latent channels widens it: the wider package decodes
+/// what the narrow one did (the new channels start unused), and training continues from it.
+#[test]
+fn init_widens_a_narrower_latent() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (tmp, data) = fixture(2);
+    let out = tmp.path().join("narrow");
+    train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
+
+    let device = burn::prelude::Device::flex();
+    let dir = checkpoint::latest(&out).unwrap();
+    let state = checkpoint::load_state(&dir).unwrap();
+    let prov = export::Provenance::default();
+    let net = checkpoint::load_network(&dir.join("network.bpk"), state.network, &device).unwrap();
+    let narrow_pkg = export::export(&net, state.network, &state.lambdas, &prov).unwrap();
+    let pkg_path = tmp.path().join("narrow.anselpkg");
+    std::fs::write(&pkg_path, narrow_pkg.to_bytes()).unwrap();
+
+    let wide_config = NetworkConfig { n: 8, m: 12 };
+    let wide = checkpoint::load_init(&pkg_path, wide_config, &state.lambdas, &device).unwrap();
+    let wide_pkg = export::export(&wide, wide_config, &state.lambdas, &prov).unwrap();
+    assert_eq!(wide_pkg.metadata.network, wide_config);
+    let (narrow_codec, wide_codec) = (
+        Codec::from_package(&narrow_pkg).unwrap(),
+        Codec::from_package(&wide_pkg).unwrap(),
+    );
+    let img = RgbImage::from_fn(96, 64, |x, y| {
+        image::Rgb([
+            (x * 2 % 256) as u8,
+            (y * 3 % 256) as u8,
+            ((x + y) % 256) as u8,
+        ])
+    });
+    for quality in [1.0, 8.0] {
+        let decode = |c: &Codec| c.decode(&c.encode(&img, quality).unwrap()).unwrap();
+        let (a, b) = (decode(&narrow_codec), decode(&wide_codec));
+        // Float sums may group differently with the extra (zero-weight) channels, so a pixel
+        // may round the other way; nothing more.
+        let worst = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(&p, &q)| p.abs_diff(q))
+            .max();
+        assert!(
+            worst <= Some(1),
+            "quality {quality}: pixels differ by {worst:?}"
+        );
+    }
+
+    let mut wider = tiny_config(3);
+    wider.network = wide_config;
+    let wide_out = tmp.path().join("wide");
+    let mut opts = options(&data, &wide_out, false, None);
+    opts.init_weights = Some(&pkg_path);
+    assert_eq!(train::train(&wider, &opts).unwrap().step, 3);
 }

@@ -149,6 +149,22 @@ impl Gains {
         }
     }
 
+    /// These gains for the `m` latent channels of a widened network: the old channels keep
+    /// theirs, a new channel gets the mean (in the log domain) of the old channels of its rung.
+    pub fn widened(self, m: usize) -> Self {
+        let grow = |p: Param<Tensor<2>>| {
+            let t = p.val().detach();
+            let old = t.dims()[1];
+            let mean = t.clone().mean_dim(1).repeat_dim(1, m - old);
+            Param::from_tensor(Tensor::cat(vec![t, mean], 1).detach())
+        };
+        Self {
+            latent: grow(self.latent),
+            latent_inv: grow(self.latent_inv),
+            ..self
+        }
+    }
+
     /// Gains for one sample per entry of `rungs` (training: integer rungs).
     pub fn for_rungs(&self, rungs: &[usize], device: &Device) -> GainSet {
         let idx: Vec<i64> = rungs.iter().map(|&r| r as i64).collect();

@@ -14,6 +14,7 @@ mod gdn;
 mod hyper;
 mod likelihood;
 mod transforms;
+mod widen;
 
 pub use density::{ChannelPmf, FactorizedDensity, TAIL_MASS};
 pub use gain::{
@@ -121,6 +122,30 @@ impl Network {
             gains: self.gains.remapped(from, to),
             ..self
         }
+    }
+
+    /// The same function with `m` ≥ M latent channels (see [`widen`](self::widen)): the new
+    /// channels start small, cheap and unused, and training decides what to put in them.
+    /// Returns the network unchanged if it already has `m` channels.
+    pub fn widened(self, m: usize, device: &Device) -> Result<Self, String> {
+        let (n, old_m) = (self.density.channels(), self.g_s_channels());
+        if m < old_m {
+            return Err(format!(
+                "cannot narrow the latent from {old_m} to {m} channels"
+            ));
+        }
+        if m == old_m {
+            return Ok(self);
+        }
+        let fresh = Network::new(NetworkConfig { n, m }, device);
+        Ok(Self {
+            g_a: self.g_a.widened(fresh.g_a),
+            g_s: self.g_s.widened(fresh.g_s),
+            h_a: self.h_a.widened(fresh.h_a),
+            h_s: self.h_s.widened(fresh.h_s),
+            gains: self.gains.widened(m),
+            density: self.density,
+        })
     }
 
     /// Gains for a coding quality.

@@ -7,6 +7,7 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 
 use super::gdn::Gdn;
+use super::widen::{grow_conv, grow_deconv, param, Zero, NEW_LATENT_SCALE};
 
 /// `conv(cin, cout, k, s)` with padding `k/2`, as CompressAI's `conv` helper.
 pub(crate) fn conv(cin: usize, cout: usize, k: usize, s: usize, device: &Device) -> Conv2d {
@@ -65,6 +66,30 @@ impl Analysis {
         let x = self.gdn2.forward(self.conv2.forward(x));
         self.conv3.forward(x)
     }
+
+    /// This transform with the latent channels of `fresh` (a new, wider one): the old channels
+    /// unchanged, the new ones small random projections with zero bias (see [`super::widen`]).
+    pub(super) fn widened(self, mut fresh: Self) -> Self {
+        let rms = |t: &Tensor<4>| {
+            t.clone()
+                .powf_scalar(2.0)
+                .mean()
+                .sqrt()
+                .into_scalar::<f32>()
+        };
+        let (old_w, new_w) = (self.conv3.weight.val(), fresh.conv3.weight.val());
+        let k = NEW_LATENT_SCALE * rms(&old_w) / rms(&new_w).max(f32::MIN_POSITIVE);
+        fresh.conv3.weight = param(new_w.mul_scalar(k));
+        fresh.conv3.bias = fresh.conv3.bias.map(|b| param(b.val().zeros_like()));
+        let zero = Zero {
+            inputs: false,
+            outputs: false,
+        };
+        Self {
+            conv3: grow_conv(self.conv3, fresh.conv3, zero),
+            ..self
+        }
+    }
 }
 
 /// Synthesis transform: `[B, M, h, w]` → `[B, 3, 16h, 16w]` (not clamped).
@@ -99,5 +124,18 @@ impl Synthesis {
         let x = self.igdn1.forward(self.deconv1.forward(x));
         let x = self.igdn2.forward(self.deconv2.forward(x));
         self.deconv3.forward(x)
+    }
+
+    /// This transform reading the latent channels of `fresh` (a new, wider one): the weights
+    /// from new channels start at zero, so the output is unchanged.
+    pub(super) fn widened(self, fresh: Self) -> Self {
+        let zero = Zero {
+            inputs: true,
+            outputs: false,
+        };
+        Self {
+            deconv0: grow_deconv(self.deconv0, fresh.deconv0, zero),
+            ..self
+        }
     }
 }

@@ -132,14 +132,22 @@ pub fn load_init(
         return crate::model::load_weights(&bytes, config, device).map_err(err);
     }
     let package = crate::package::Package::from_bytes(&bytes).map_err(|e| err(e.to_string()))?;
-    if package.metadata.network != config {
+    let stored = package.metadata.network;
+    // A run may ask for more latent channels than the package has: the network is widened.
+    if stored.n != config.n || stored.m > config.m {
         return Err(err(format!(
-            "package has network {:?}, the run asks for {:?}",
-            package.metadata.network, config
+            "package has network {stored:?}, the run asks for {config:?} (only M may grow)"
         )));
     }
     let network =
-        crate::model::load_package_weights(&package.weights, config, device).map_err(err)?;
+        crate::model::load_package_weights(&package.weights, stored, device).map_err(err)?;
+    if stored.m < config.m {
+        eprintln!(
+            "widening the package's latent from {} to {} channels",
+            stored.m, config.m
+        );
+    }
+    let network = network.widened(config.m, device).map_err(err)?;
     let from: Ladder = package
         .metadata
         .lambdas

@@ -1,0 +1,179 @@
+//! Growing a trained network's latent y from M to M' > M channels without changing what it
+//! computes ("function-preserving widening", as Net2Net), so a run can add capacity to a
+//! trained model instead of starting over.
+//!
+//! Why: the shipped model's top qualities are capped by its latent, not by rate. Decoding the
+//! *unquantised* y of quality 8 gains only 0.2–0.7 dB over the coded ŷ on Kodak images
+//! (kodim01 31.8 against 31.6 dB), so more bits cannot buy quality. Latent channels are cheap
+//! to add: every layer they touch runs at 1/16 (or 1/64) of the image resolution.
+//!
+//! The rule for every new unit: fresh random weights into it, zero weights out of it. The
+//! zeros keep the output (reconstruction, z, means and scales of the old channels) exactly as
+//! it was; the random inputs give the zero weights a gradient, so training can start using the
+//! new channels. New latent channels are made small (see [`NEW_LATENT_SCALE`]) with a unit
+//! predicted scale, so they cost few bits until training finds a use for them.
+
+use burn::module::Param;
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::prelude::*;
+
+/// Scale of the fresh analysis weights of new latent channels, relative to the RMS of the
+/// trained ones: small enough that they round to zero at low qualities and cost little at
+/// high ones, large enough that some are non-zero after rounding (the synthesis only learns
+/// from non-zero ŷ).
+pub(super) const NEW_LATENT_SCALE: f32 = 0.25;
+
+/// Predicted scale σ of new latent channels until the hyper-synthesis learns to predict them.
+pub(super) const NEW_LATENT_SIGMA: f32 = 1.0;
+
+/// `fresh` with its leading block (the shape of `old`) replaced by `old`, and every entry whose
+/// index along one of `zero_axes` lies beyond `old` set to zero.
+pub(super) fn grow<const D: usize>(
+    old: Tensor<D>,
+    fresh: Tensor<D>,
+    zero_axes: &[usize],
+) -> Tensor<D> {
+    let old_dims = old.dims();
+    let mut t = fresh.detach();
+    for &axis in zero_axes {
+        let mut ranges = t.dims().map(|d| 0..d);
+        ranges[axis] = old_dims[axis]..ranges[axis].end;
+        if !ranges[axis].is_empty() {
+            let shape = ranges.clone().map(|r| r.len());
+            t = t.slice_assign(ranges, Tensor::zeros(shape, &old.device()));
+        }
+    }
+    t.slice_assign(old_dims.map(|d| 0..d), old.detach())
+}
+
+/// A trainable parameter from a grown tensor: a fresh leaf (on an autodiff device, too), so
+/// no gradient reaches the tensors it was made from.
+pub(super) fn param<const D: usize>(t: Tensor<D>) -> Param<Tensor<D>> {
+    Param::from_tensor(t.detach())
+}
+
+/// Which new entries of a grown layer start at zero (the rest start fresh).
+#[derive(Clone, Copy)]
+pub(super) struct Zero {
+    /// Weights from new input channels.
+    pub inputs: bool,
+    /// Weights into new output channels, and their biases.
+    pub outputs: bool,
+}
+
+/// Grows a convolution (weight `[out, in, k, k]`) from `old` into the shape of `fresh`.
+pub(super) fn grow_conv(old: Conv2d, mut fresh: Conv2d, zero: Zero) -> Conv2d {
+    let axes: Vec<usize> = [(zero.outputs, 0), (zero.inputs, 1)]
+        .into_iter()
+        .filter_map(|(z, a)| z.then_some(a))
+        .collect();
+    fresh.weight = param(grow(old.weight.val(), fresh.weight.val(), &axes));
+    fresh.bias = grow_bias(old.bias, fresh.bias, zero.outputs);
+    fresh
+}
+
+/// Grows a transposed convolution (weight `[in, out, k, k]`) from `old` into the shape of
+/// `fresh`.
+pub(super) fn grow_deconv(
+    old: ConvTranspose2d,
+    mut fresh: ConvTranspose2d,
+    zero: Zero,
+) -> ConvTranspose2d {
+    let axes: Vec<usize> = [(zero.inputs, 0), (zero.outputs, 1)]
+        .into_iter()
+        .filter_map(|(z, a)| z.then_some(a))
+        .collect();
+    fresh.weight = param(grow(old.weight.val(), fresh.weight.val(), &axes));
+    fresh.bias = grow_bias(old.bias, fresh.bias, zero.outputs);
+    fresh
+}
+
+fn grow_bias(
+    old: Option<Param<Tensor<1>>>,
+    fresh: Option<Param<Tensor<1>>>,
+    zero_new: bool,
+) -> Option<Param<Tensor<1>>> {
+    match (old, fresh) {
+        (Some(o), Some(f)) => {
+            let axes: &[usize] = if zero_new { &[0] } else { &[] };
+            Some(param(grow(o.val(), f.val(), axes)))
+        }
+        (_, f) => f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Network, NetworkConfig};
+    use super::*;
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_to_vec().unwrap()
+    }
+
+    #[test]
+    fn grow_keeps_the_old_block_and_zeroes_the_chosen_axes() {
+        let device = Device::flex();
+        let old = Tensor::<2>::from_data([[1.0, 2.0], [3.0, 4.0]], &device);
+        let fresh = Tensor::<2>::full([3, 3], 9.0, &device);
+        // Zero along axis 1 (new columns), fresh along axis 0 (new rows).
+        let grown = grow(old, fresh, &[1]);
+        assert_eq!(
+            values(grown),
+            vec![1.0, 2.0, 0.0, 3.0, 4.0, 0.0, 9.0, 9.0, 0.0]
+        );
+    }
+
+    /// The widened network computes what the old one did: same reconstruction from the old
+    /// channels (the new ones are ignored by the synthesis), same z, same means and scales of
+    /// the old channels; the new channels are predicted with mean 0 and scale σ₀.
+    #[test]
+    fn a_widened_network_computes_the_same_function() {
+        let device = Device::flex();
+        let old = Network::new(NetworkConfig { n: 8, m: 12 }, &device);
+        let wide = old.clone().widened(20, &device).unwrap();
+        assert_eq!(wide.latent_shapes(64, 64).0, [20, 4, 4]);
+        let x = Tensor::<4>::random([1, 3, 64, 64], burn::tensor::Distribution::Default, &device);
+        let close = |a: Vec<f32>, b: Vec<f32>| {
+            assert_eq!(a.len(), b.len());
+            let worst = a
+                .iter()
+                .zip(&b)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-4, "differs by {worst}");
+        };
+        for quality in [1.0, 4.5, 8.0] {
+            let (g_old, g_wide) = (
+                old.gains_for_quality(quality, &device),
+                wide.gains_for_quality(quality, &device),
+            );
+            let (y_old, y_wide) = (
+                old.analyse(x.clone(), &g_old),
+                wide.analyse(x.clone(), &g_wide),
+            );
+            close(
+                values(y_old.clone()),
+                values(y_wide.clone().narrow(1, 0, 12)),
+            );
+            let (z_old, z_wide) = (
+                old.hyper_analyse(y_old.clone(), &g_old).round(),
+                wide.hyper_analyse(y_wide.clone(), &g_wide).round(),
+            );
+            close(values(z_old.clone()), values(z_wide.clone()));
+            let (mu_old, s_old) = old.hyper_synthesise(z_old, &g_old);
+            let (mu_wide, s_wide) = wide.hyper_synthesise(z_wide, &g_wide);
+            close(values(mu_old), values(mu_wide.clone().narrow(1, 0, 12)));
+            close(values(s_old), values(s_wide.clone().narrow(1, 0, 12)));
+            assert!(values(mu_wide.narrow(1, 12, 8)).iter().all(|&v| v == 0.0));
+            assert!(values(s_wide.narrow(1, 12, 8))
+                .iter()
+                .all(|&v| v == NEW_LATENT_SIGMA));
+            close(
+                values(old.synthesise(y_old.round(), &g_old)),
+                values(wide.synthesise(y_wide.round(), &g_wide)),
+            );
+        }
+        assert!(old.widened(8, &device).is_err(), "narrowing is refused");
+    }
+}
