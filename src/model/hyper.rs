@@ -83,7 +83,7 @@ impl HyperSynthesis {
     }
 
     /// This transform with the width of `fresh` (a new one for more latent channels). Its
-    /// hidden layers grow with M: new hidden units get fresh inputs and zero outputs. The last
+    /// hidden layers grow with M: new hidden units get small fresh inputs and zero outputs. The last
     /// layer's output is `[scales | means]`, so each half grows separately: new channels get
     /// mean 0 and scale [`NEW_LATENT_SIGMA`] from zero weights, and the old ones keep theirs.
     pub(super) fn widened(self, mut fresh: Self) -> Self {

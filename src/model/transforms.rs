@@ -7,7 +7,7 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 
 use super::gdn::Gdn;
-use super::widen::{grow_conv, grow_deconv, param, Zero, NEW_LATENT_SCALE};
+use super::widen::{grow_conv, grow_deconv, Zero};
 
 /// `conv(cin, cout, k, s)` with padding `k/2`, as CompressAI's `conv` helper.
 pub(crate) fn conv(cin: usize, cout: usize, k: usize, s: usize, device: &Device) -> Conv2d {
@@ -68,19 +68,8 @@ impl Analysis {
     }
 
     /// This transform with the latent channels of `fresh` (a new, wider one): the old channels
-    /// unchanged, the new ones small random projections with zero bias (see [`super::widen`]).
-    pub(super) fn widened(self, mut fresh: Self) -> Self {
-        let rms = |t: &Tensor<4>| {
-            t.clone()
-                .powf_scalar(2.0)
-                .mean()
-                .sqrt()
-                .into_scalar::<f32>()
-        };
-        let (old_w, new_w) = (self.conv3.weight.val(), fresh.conv3.weight.val());
-        let k = NEW_LATENT_SCALE * rms(&old_w) / rms(&new_w).max(f32::MIN_POSITIVE);
-        fresh.conv3.weight = param(new_w.mul_scalar(k));
-        fresh.conv3.bias = fresh.conv3.bias.map(|b| param(b.val().zeros_like()));
+    /// unchanged, the new ones small random projections (see [`super::widen`]).
+    pub(super) fn widened(self, fresh: Self) -> Self {
         let zero = Zero {
             inputs: false,
             outputs: false,

@@ -55,7 +55,8 @@ pub struct TrainArgs {
     #[arg(long)]
     resume: bool,
     /// Start from these weights (a model package such as assets/default.anselpkg, or a burnpack)
-    /// instead of a random initialisation.
+    /// instead of a random initialisation. A package with fewer latent channels than --m is
+    /// widened to --m; the new channels start unused.
     #[arg(long)]
     init: Option<PathBuf>,
     /// Stop after this many steps in this session.
