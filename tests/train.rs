@@ -132,6 +132,19 @@ fn tiny_network_learns_and_resumes_exactly() {
     );
 }
 
+/// Exports the latest checkpoint of run `out` to a package file at `path`; returns the package
+/// and the run's state.
+fn export_latest(out: &Path, path: &Path) -> (Package, checkpoint::RunState) {
+    let dir = checkpoint::latest(out).unwrap();
+    let state = checkpoint::load_state(&dir).unwrap();
+    let device = burn::prelude::Device::flex();
+    let net = checkpoint::load_network(&dir.join("network.bpk"), state.network, &device).unwrap();
+    let prov = export::Provenance::default();
+    let package = export::export(&net, state.network, &state.lambdas, &prov).unwrap();
+    std::fs::write(path, package.to_bytes()).unwrap();
+    (package, state)
+}
+
 #[test]
 fn export_is_deterministic_and_codes_awkward_sizes() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -238,14 +251,10 @@ fn a_new_ladder_moves_the_gains() {
     train::train(&old, &options(&data, &out, false, None)).unwrap();
 
     let device = burn::prelude::Device::flex();
-    let dir = checkpoint::latest(&out).unwrap();
-    let state = checkpoint::load_state(&dir).unwrap();
+    let pkg_path = tmp.path().join("old.anselpkg");
+    let (old_pkg, state) = export_latest(&out, &pkg_path);
     assert_eq!(state.lambdas, COMPRESSAI_LADDER);
     let prov = export::Provenance::default();
-    let net = checkpoint::load_network(&dir.join("network.bpk"), state.network, &device).unwrap();
-    let old_pkg = export::export(&net, state.network, &COMPRESSAI_LADDER, &prov).unwrap();
-    let pkg_path = tmp.path().join("old.anselpkg");
-    std::fs::write(&pkg_path, old_pkg.to_bytes()).unwrap();
 
     let moved = checkpoint::load_init(&pkg_path, state.network, &DEFAULT_LADDER, &device).unwrap();
     let new_pkg = export::export(&moved, state.network, &DEFAULT_LADDER, &prov).unwrap();
@@ -295,13 +304,9 @@ fn init_widens_a_narrower_latent() {
     train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
 
     let device = burn::prelude::Device::flex();
-    let dir = checkpoint::latest(&out).unwrap();
-    let state = checkpoint::load_state(&dir).unwrap();
-    let prov = export::Provenance::default();
-    let net = checkpoint::load_network(&dir.join("network.bpk"), state.network, &device).unwrap();
-    let narrow_pkg = export::export(&net, state.network, &state.lambdas, &prov).unwrap();
     let pkg_path = tmp.path().join("narrow.anselpkg");
-    std::fs::write(&pkg_path, narrow_pkg.to_bytes()).unwrap();
+    let (narrow_pkg, state) = export_latest(&out, &pkg_path);
+    let prov = export::Provenance::default();
 
     let wide_config = NetworkConfig { n: 8, m: 12 };
     let wide = checkpoint::load_init(&pkg_path, wide_config, &state.lambdas, &device).unwrap();
