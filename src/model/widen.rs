@@ -2,10 +2,11 @@
 //! computes ("function-preserving widening", as Net2Net), so a run can add capacity to a
 //! trained model instead of starting over.
 //!
-//! Why: the shipped model's top qualities are capped by its latent, not by rate. Decoding the
-//! *unquantised* y of quality 8 gains only 0.2–0.7 dB over the coded ŷ on Kodak images
-//! (kodim01 31.8 against 31.6 dB), so more bits cannot buy quality. Latent channels are cheap
-//! to add: the layers they touch run at 1/16 of the image resolution or less.
+//! Why: the shipped model's top qualities are capped by its transforms, not by rate. Decoding
+//! the *unquantised* y of quality 8 gains only 0.2–0.7 dB over the rounded y on Kodak images
+//! (kodim01 31.8 against 31.6 dB), so more bits cannot buy quality. The latent width M is the
+//! cheapest capacity to add (CompressAI uses M = 192–320 where we have 128): the layers it
+//! touches run at 1/16 of the image resolution or less.
 //!
 //! The rule for every new unit: small fresh random weights into it, zero weights out of it, zero
 //! bias. The zeros keep the output (reconstruction, z, means and scales of the old channels)
