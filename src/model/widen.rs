@@ -26,7 +26,9 @@ use super::likelihood::SCALE_BOUND;
 /// layer. Measured on the first widening (run 9, M 128 → 192): with full-size inputs to new
 /// hidden units of the hyper-synthesis and a unit scale for new channels, Kodak quality 1 went
 /// from 0.085 to 0.66 bpp within 1,000 steps (σ of the old channels disturbed, zeros of the new
-/// ones coded at σ ≈ 2.8) and was still at 0.55 bpp after 2,000.
+/// ones coded at σ ≈ 2.8) and was still at 0.55 bpp after 2,000. With this value nothing is
+/// disturbed, but in 2,000 steps the rate term drove every new channel to zero
+/// (`docs/training/README.md`, run 9): widening keeps the model, it does not yet grow it.
 pub(super) const NEW_UNIT_SCALE: f32 = 0.1;
 
 /// Predicted scale σ of new latent channels until the hyper-synthesis learns to predict them:
