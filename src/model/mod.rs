@@ -116,7 +116,7 @@ impl Network {
     }
 
     /// The same network with its gains moved from λ ladder `from` to `to` (see
-    /// [`Gains::remapped`]), to continue training a model on another ladder.
+    /// `Gains::remapped` in `gain.rs`), to continue training a model on another ladder.
     pub fn with_ladder(self, from: &Ladder, to: &Ladder) -> Self {
         Self {
             gains: self.gains.remapped(from, to),
@@ -124,8 +124,9 @@ impl Network {
         }
     }
 
-    /// The same function with `m` ≥ M latent channels (see [`widen`](self::widen)): the new
-    /// channels start small, cheap and unused, and training decides what to put in them.
+    /// The same function with `m` ≥ M latent channels (see `src/model/widen.rs`): the new
+    /// channels start small, cheap and unused, for training to fill (in run 9 it did not
+    /// within 2,000 steps: `docs/training/README.md`).
     /// Returns the network unchanged if it already has `m` channels.
     pub fn widened(self, m: usize, device: &Device) -> Result<Self, String> {
         let (n, old_m) = (self.density.channels(), self.g_s_channels());

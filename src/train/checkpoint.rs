@@ -119,7 +119,8 @@ pub fn load_state(dir: &Path) -> Result<RunState, TrainError> {
 /// Loads the starting weights of a run (`ansel train --init`): a model package such as
 /// `assets/default.anselpkg` (so a lost run restarts from the committed model) or a burnpack.
 /// A package trained on another λ ladder than `lambdas` has its gains moved onto `lambdas`
-/// ([`Network::with_ladder`]); a burnpack carries no ladder and is taken as is.
+/// ([`Network::with_ladder`]); a burnpack carries no ladder and is taken as is. A package with
+/// the run's N and fewer latent channels than its M is widened ([`Network::widened`]).
 pub fn load_init(
     path: &Path,
     config: NetworkConfig,
