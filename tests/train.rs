@@ -132,6 +132,17 @@ fn tiny_network_learns_and_resumes_exactly() {
     );
 }
 
+/// A 96×64 image of crossing colour ramps.
+fn gradient_image() -> RgbImage {
+    RgbImage::from_fn(96, 64, |x, y| {
+        image::Rgb([
+            (x * 2 % 256) as u8,
+            (y * 3 % 256) as u8,
+            ((x + y) % 256) as u8,
+        ])
+    })
+}
+
 /// Exports the latest checkpoint of run `out` to a package file at `path`; returns the package
 /// and the run's state.
 fn export_latest(out: &Path, path: &Path) -> (Package, checkpoint::RunState) {
@@ -263,13 +274,7 @@ fn a_new_ladder_moves_the_gains() {
         Codec::from_package(&old_pkg).unwrap(),
         Codec::from_package(&new_pkg).unwrap(),
     );
-    let img = RgbImage::from_fn(96, 64, |x, y| {
-        image::Rgb([
-            (x * 2 % 256) as u8,
-            (y * 3 % 256) as u8,
-            ((x + y) % 256) as u8,
-        ])
-    });
+    let img = gradient_image();
     // Quality 8 is λ = 0.18 on both ladders: the same gains, the same pixels.
     let decode = |c: &Codec, q: f32| c.decode(&c.encode(&img, q).unwrap()).unwrap();
     assert_eq!(decode(&old_codec, 8.0), decode(&new_codec, 8.0));
@@ -316,13 +321,7 @@ fn init_widens_a_narrower_latent() {
         Codec::from_package(&narrow_pkg).unwrap(),
         Codec::from_package(&wide_pkg).unwrap(),
     );
-    let img = RgbImage::from_fn(96, 64, |x, y| {
-        image::Rgb([
-            (x * 2 % 256) as u8,
-            (y * 3 % 256) as u8,
-            ((x + y) % 256) as u8,
-        ])
-    });
+    let img = gradient_image();
     for quality in [1.0, 8.0] {
         let decode = |c: &Codec| c.decode(&c.encode(&img, quality).unwrap()).unwrap();
         let (a, b) = (decode(&narrow_codec), decode(&wide_codec));
