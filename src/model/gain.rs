@@ -153,10 +153,10 @@ impl Gains {
     /// theirs, a new channel gets the mean (in the log domain) of the old channels of its rung.
     pub fn widened(self, m: usize) -> Self {
         let grow = |p: Param<Tensor<2>>| {
-            let t = p.val().detach();
+            let t = p.val();
             let old = t.dims()[1];
             let mean = t.clone().mean_dim(1).repeat_dim(1, m - old);
-            Param::from_tensor(Tensor::cat(vec![t, mean], 1).detach())
+            super::widen::param(Tensor::cat(vec![t, mean], 1))
         };
         Self {
             latent: grow(self.latent),

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
 
 use super::transforms::{conv, deconv};
-use super::widen::{grow, grow_conv, grow_deconv, param, Zero, NEW_LATENT_SIGMA};
+use super::widen::{grow_conv, grow_deconv, grow_halves, param, NewInputs, NEW_LATENT_SIGMA};
 
 const SLOPE: f64 = 0.01;
 
@@ -38,12 +38,8 @@ impl HyperAnalysis {
     /// This transform reading the latent channels of `fresh` (a new, wider one): the weights
     /// from new channels start at zero, so z is unchanged.
     pub(super) fn widened(self, fresh: Self) -> Self {
-        let zero = Zero {
-            inputs: true,
-            outputs: false,
-        };
         Self {
-            conv0: grow_conv(self.conv0, fresh.conv0, zero),
+            conv0: grow_conv(self.conv0, fresh.conv0, NewInputs::Zero),
             ..self
         }
     }
@@ -87,49 +83,28 @@ impl HyperSynthesis {
     /// layer's output is `[scales | means]`, so each half grows separately: new channels get
     /// mean 0 and scale [`NEW_LATENT_SIGMA`] from zero weights, and the old ones keep theirs.
     pub(super) fn widened(self, mut fresh: Self) -> Self {
-        let hidden = Zero {
-            inputs: true,
-            outputs: false,
-        };
-        let halves = |t: Tensor<4>| {
-            let m = t.dims()[0] / 2;
-            (t.clone().narrow(0, 0, m), t.narrow(0, m, m))
-        };
-        let (old_s, old_m) = halves(self.conv2.weight.val());
-        let (new_s, new_m) = halves(fresh.conv2.weight.val());
-        let weight = Tensor::cat(
-            vec![grow(old_s, new_s, &[0, 1]), grow(old_m, new_m, &[0, 1])],
-            0,
+        // Every new entry of the last layer is zero, so it needs no rescaled fresh values.
+        let weight = grow_halves(
+            self.conv2.weight.val(),
+            fresh.conv2.weight.val().zeros_like(),
+            &[],
         );
         fresh.conv2.weight = param(weight);
         if let (Some(old_b), Some(new_b)) = (self.conv2.bias, fresh.conv2.bias.take()) {
-            let (old_b, new_b) = (old_b.val(), new_b.val());
-            let (m_old, m_new) = (old_b.dims()[0] / 2, new_b.dims()[0] / 2);
+            let m = new_b.dims()[0] / 2;
             let device = new_b.device();
-            let sigma = Tensor::<1>::full([m_new], NEW_LATENT_SIGMA, &device);
-            let bias = Tensor::cat(
+            let init = Tensor::cat(
                 vec![
-                    grow(old_b.clone().narrow(0, 0, m_old), sigma, &[]),
-                    grow(
-                        old_b.narrow(0, m_old, m_old),
-                        Tensor::zeros([m_new], &device),
-                        &[],
-                    ),
+                    Tensor::<1>::full([m], NEW_LATENT_SIGMA, &device),
+                    Tensor::zeros([m], &device),
                 ],
                 0,
             );
-            fresh.conv2.bias = Some(param(bias));
+            fresh.conv2.bias = Some(param(grow_halves(old_b.val(), init, &[])));
         }
         Self {
-            deconv0: grow_deconv(
-                self.deconv0,
-                fresh.deconv0,
-                Zero {
-                    inputs: false,
-                    outputs: false,
-                },
-            ),
-            deconv1: grow_deconv(self.deconv1, fresh.deconv1, hidden),
+            deconv0: grow_deconv(self.deconv0, fresh.deconv0, NewInputs::Fresh),
+            deconv1: grow_deconv(self.deconv1, fresh.deconv1, NewInputs::Zero),
             conv2: fresh.conv2,
         }
     }

@@ -7,7 +7,7 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 
 use super::gdn::Gdn;
-use super::widen::{grow_conv, grow_deconv, Zero};
+use super::widen::{grow_conv, grow_deconv, NewInputs};
 
 /// `conv(cin, cout, k, s)` with padding `k/2`, as CompressAI's `conv` helper.
 pub(crate) fn conv(cin: usize, cout: usize, k: usize, s: usize, device: &Device) -> Conv2d {
@@ -70,12 +70,8 @@ impl Analysis {
     /// This transform with the latent channels of `fresh` (a new, wider one): the old channels
     /// unchanged, the new ones small random projections (see [`super::widen`]).
     pub(super) fn widened(self, fresh: Self) -> Self {
-        let zero = Zero {
-            inputs: false,
-            outputs: false,
-        };
         Self {
-            conv3: grow_conv(self.conv3, fresh.conv3, zero),
+            conv3: grow_conv(self.conv3, fresh.conv3, NewInputs::Fresh),
             ..self
         }
     }
@@ -118,12 +114,8 @@ impl Synthesis {
     /// This transform reading the latent channels of `fresh` (a new, wider one): the weights
     /// from new channels start at zero, so the output is unchanged.
     pub(super) fn widened(self, fresh: Self) -> Self {
-        let zero = Zero {
-            inputs: true,
-            outputs: false,
-        };
         Self {
-            deconv0: grow_deconv(self.deconv0, fresh.deconv0, zero),
+            deconv0: grow_deconv(self.deconv0, fresh.deconv0, NewInputs::Zero),
             ..self
         }
     }

@@ -43,7 +43,7 @@ pub(super) fn grow<const D: usize>(
     zero_axes: &[usize],
 ) -> Tensor<D> {
     let old_dims = old.dims();
-    let mut t = fresh.detach();
+    let mut t = fresh;
     for &axis in zero_axes {
         let mut ranges = t.dims().map(|d| 0..d);
         ranges[axis] = old_dims[axis]..ranges[axis].end;
@@ -52,27 +52,49 @@ pub(super) fn grow<const D: usize>(
             t = t.slice_assign(ranges, Tensor::zeros(shape, &old.device()));
         }
     }
-    t.slice_assign(old_dims.map(|d| 0..d), old.detach())
+    t.slice_assign(old_dims.map(|d| 0..d), old)
+}
+
+/// [`grow`] for a tensor made of two halves along axis 0 (`[scales | means]`): each half of
+/// `old` goes into the leading block of its half of `fresh`.
+pub(super) fn grow_halves<const D: usize>(
+    old: Tensor<D>,
+    fresh: Tensor<D>,
+    zero_axes: &[usize],
+) -> Tensor<D> {
+    let halves = |t: Tensor<D>| {
+        let h = t.dims()[0] / 2;
+        (t.clone().narrow(0, 0, h), t.narrow(0, h, h))
+    };
+    let ((old_a, old_b), (fresh_a, fresh_b)) = (halves(old), halves(fresh));
+    Tensor::cat(
+        vec![
+            grow(old_a, fresh_a, zero_axes),
+            grow(old_b, fresh_b, zero_axes),
+        ],
+        0,
+    )
 }
 
 /// A trainable parameter from a grown tensor: a fresh leaf (on an autodiff device, too), so
-/// no gradient reaches the tensors it was made from.
+/// no gradient reaches the tensors it was made from. Every grown tensor goes through here.
 pub(super) fn param<const D: usize>(t: Tensor<D>) -> Param<Tensor<D>> {
     Param::from_tensor(t.detach())
 }
 
-/// Which new entries of a grown layer start at zero (the rest start fresh).
+/// What the weights from a layer's new input channels start at. Weights into new output
+/// channels start small and fresh; a layer's new input channels are the outputs of new units.
 #[derive(Clone, Copy)]
-pub(super) struct Zero {
-    /// Weights from new input channels.
-    pub inputs: bool,
-    /// Weights into new output channels.
-    pub outputs: bool,
+pub(super) enum NewInputs {
+    /// Small random weights like every other new entry (for layers that gain outputs only).
+    Fresh,
+    /// Zero weights, so the new units feeding them cannot change the old function.
+    Zero,
 }
 
 /// Grows a convolution (weight `[out, in, k, k]`) from `old` into the shape of `fresh`.
-pub(super) fn grow_conv(old: Conv2d, mut fresh: Conv2d, zero: Zero) -> Conv2d {
-    fresh.weight = grow_weight(old.weight, fresh.weight, zero, [0, 1]);
+pub(super) fn grow_conv(old: Conv2d, mut fresh: Conv2d, inputs: NewInputs) -> Conv2d {
+    fresh.weight = grow_weight(old.weight, fresh.weight, inputs, 1);
     fresh.bias = grow_bias(old.bias, fresh.bias);
     fresh
 }
@@ -82,25 +104,25 @@ pub(super) fn grow_conv(old: Conv2d, mut fresh: Conv2d, zero: Zero) -> Conv2d {
 pub(super) fn grow_deconv(
     old: ConvTranspose2d,
     mut fresh: ConvTranspose2d,
-    zero: Zero,
+    inputs: NewInputs,
 ) -> ConvTranspose2d {
-    fresh.weight = grow_weight(old.weight, fresh.weight, zero, [1, 0]);
+    fresh.weight = grow_weight(old.weight, fresh.weight, inputs, 0);
     fresh.bias = grow_bias(old.bias, fresh.bias);
     fresh
 }
 
-/// A kernel whose output and input channels lie along `[out_axis, in_axis]`; its fresh
-/// entries are scaled to [`NEW_UNIT_SCALE`] of the trained ones.
+/// A kernel whose input channels lie along `in_axis`; its fresh entries are scaled to
+/// [`NEW_UNIT_SCALE`] of the trained ones.
 fn grow_weight(
     old: Param<Tensor<4>>,
     fresh: Param<Tensor<4>>,
-    zero: Zero,
-    [out_axis, in_axis]: [usize; 2],
+    inputs: NewInputs,
+    in_axis: usize,
 ) -> Param<Tensor<4>> {
-    let axes: Vec<usize> = [(zero.outputs, out_axis), (zero.inputs, in_axis)]
-        .into_iter()
-        .filter_map(|(z, a)| z.then_some(a))
-        .collect();
+    let zero_axes: &[usize] = match inputs {
+        NewInputs::Fresh => &[],
+        NewInputs::Zero => &[in_axis],
+    };
     let rms = |t: &Tensor<4>| {
         t.clone()
             .powf_scalar(2.0)
@@ -110,7 +132,7 @@ fn grow_weight(
     };
     let (old, fresh) = (old.val(), fresh.val());
     let k = NEW_UNIT_SCALE * rms(&old) / rms(&fresh).max(f32::MIN_POSITIVE);
-    param(grow(old, fresh.mul_scalar(k), &axes))
+    param(grow(old, fresh.mul_scalar(k), zero_axes))
 }
 
 /// A bias: the old values, then zeros for the new units.
