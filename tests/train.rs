@@ -267,7 +267,9 @@ fn a_new_ladder_moves_the_gains() {
     assert_eq!(state.lambdas, COMPRESSAI_LADDER);
     let prov = export::Provenance::default();
 
-    let moved = checkpoint::load_init(&pkg_path, state.network, &DEFAULT_LADDER, &device).unwrap();
+    let (moved, m) =
+        checkpoint::load_init(&pkg_path, state.network, &DEFAULT_LADDER, &device).unwrap();
+    assert_eq!(m, state.network.m);
     let new_pkg = export::export(&moved, state.network, &DEFAULT_LADDER, &prov).unwrap();
     assert_eq!(new_pkg.metadata.lambdas, DEFAULT_LADDER.to_vec());
     let (old_codec, new_codec) = (
@@ -314,7 +316,8 @@ fn init_widens_a_narrower_latent() {
     let prov = export::Provenance::default();
 
     let wide_config = NetworkConfig { n: 8, m: 12 };
-    let wide = checkpoint::load_init(&pkg_path, wide_config, &state.lambdas, &device).unwrap();
+    let (wide, m) = checkpoint::load_init(&pkg_path, wide_config, &state.lambdas, &device).unwrap();
+    assert_eq!(m, state.network.m);
     let wide_pkg = export::export(&wide, wide_config, &state.lambdas, &prov).unwrap();
     assert_eq!(wide_pkg.metadata.network, wide_config);
     let (narrow_codec, wide_codec) = (
@@ -325,7 +328,7 @@ fn init_widens_a_narrower_latent() {
     for quality in [1.0, 8.0] {
         let decode = |c: &Codec| c.decode(&c.encode(&img, quality).unwrap()).unwrap();
         let (a, b) = (decode(&narrow_codec), decode(&wide_codec));
-        // Float sums may group differently with the extra (zero-weight) channels, so a pixel
+        // Float sums may group differently with the extra (zero) channels, so a pixel
         // may round the other way; nothing more.
         let worst = a
             .as_raw()
@@ -339,10 +342,16 @@ fn init_widens_a_narrower_latent() {
         );
     }
 
+    // Training continues from it, and the run remembers where the new channels start (their
+    // rate ramps in over `new_channel_ramp` steps, across resumes).
     let mut wider = tiny_config(3);
     wider.network = wide_config;
+    wider.new_channel_ramp = 10;
     let wide_out = tmp.path().join("wide");
     let mut opts = options(&data, &wide_out, false, None);
     opts.init_weights = Some(&pkg_path);
     assert_eq!(train::train(&wider, &opts).unwrap().step, 3);
+    let state = checkpoint::load_state(&checkpoint::latest(&wide_out).unwrap()).unwrap();
+    assert_eq!(state.widened_from, Some(8));
+    assert_eq!(wider.new_channel_rate_weight(state.step), 0.3);
 }

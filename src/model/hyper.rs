@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
 
 use super::transforms::{conv, deconv};
-use super::widen::{grow_conv, grow_deconv, grow_halves, param, NewInputs, NEW_LATENT_SIGMA};
+use super::widen::{grow_conv, grow_deconv, grow_halves, param, NewWeights, NEW_LATENT_SIGMA};
 
 const SLOPE: f64 = 0.01;
 
@@ -39,7 +39,7 @@ impl HyperAnalysis {
     /// from new channels start at zero, so z is unchanged.
     pub(super) fn widened(self, fresh: Self) -> Self {
         Self {
-            conv0: grow_conv(self.conv0, fresh.conv0, NewInputs::Zero),
+            conv0: grow_conv(self.conv0, fresh.conv0, NewWeights::ZeroFromNewInputs),
             ..self
         }
     }
@@ -103,8 +103,8 @@ impl HyperSynthesis {
             fresh.conv2.bias = Some(param(grow_halves(old_b.val(), init, &[])));
         }
         Self {
-            deconv0: grow_deconv(self.deconv0, fresh.deconv0, NewInputs::Fresh),
-            deconv1: grow_deconv(self.deconv1, fresh.deconv1, NewInputs::Zero),
+            deconv0: grow_deconv(self.deconv0, fresh.deconv0, NewWeights::Fresh),
+            deconv1: grow_deconv(self.deconv1, fresh.deconv1, NewWeights::ZeroFromNewInputs),
             conv2: fresh.conv2,
         }
     }

@@ -75,6 +75,18 @@ pub struct TrainOutput {
     pub scale_mean: Tensor<1>,
 }
 
+/// How much the rate of the latent channels from `from` on counts in a training loss:
+/// `weight` ∈ [0, 1] times their estimated bits. A run that widened its latent ramps the new
+/// channels' rate in, so that they learn to carry something before they have to pay for it
+/// (see `src/model/widen.rs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChannelRate {
+    /// First latent channel the weight applies to.
+    pub from: usize,
+    /// Weight of those channels' bits.
+    pub weight: f32,
+}
+
 /// Uniform noise in `[-½, ½)` for the rate proxies of y and z, supplied by the caller so a
 /// training run is reproducible from its seed.
 pub struct TrainNoise {
@@ -179,11 +191,14 @@ impl Network {
     /// With `straight_through` the synthesis sees rounded latents (what it gets when coding);
     /// without, it sees the noisy ones. Noise lets information through while the latents are
     /// still small compared to the quantisation step, so runs start with it and switch later.
+    /// `new_channels` weighs the rate of the channels a widening added (`None`: every
+    /// channel's bits count in full).
     pub fn forward_train<F>(
         &self,
         x: Tensor<4>,
         rungs: &[usize],
         straight_through: bool,
+        new_channels: Option<ChannelRate>,
         mut noise: F,
     ) -> TrainOutput
     where
@@ -207,7 +222,15 @@ impl Network {
         let y_noisy = y.clone() + noise(y.dims());
         let scale_mean = scales.clone().mean().detach();
         let y_abs = y.clone().abs().mean().detach();
-        let bits_y = bits_per_sample(gaussian_likelihood(y_noisy.clone(), means.clone(), scales));
+        let likelihood = gaussian_likelihood(y_noisy.clone(), means.clone(), scales);
+        let bits_y = match new_channels {
+            Some(ChannelRate { from, weight }) if from < likelihood.dims()[1] => {
+                let new = likelihood.dims()[1] - from;
+                bits_per_sample(likelihood.clone().narrow(1, 0, from))
+                    + bits_per_sample(likelihood.narrow(1, from, new)).mul_scalar(weight)
+            }
+            _ => bits_per_sample(likelihood),
+        };
         let y_hat = if straight_through {
             straight_through_round(y, means)
         } else {

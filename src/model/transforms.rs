@@ -7,7 +7,7 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 
 use super::gdn::Gdn;
-use super::widen::{grow_conv, grow_deconv, NewInputs};
+use super::widen::{grow_conv, grow_deconv, NewWeights};
 
 /// `conv(cin, cout, k, s)` with padding `k/2`, as CompressAI's `conv` helper.
 pub(crate) fn conv(cin: usize, cout: usize, k: usize, s: usize, device: &Device) -> Conv2d {
@@ -68,10 +68,11 @@ impl Analysis {
     }
 
     /// This transform with the latent channels of `fresh` (a new, wider one): the old channels
-    /// unchanged, the new ones small random projections (see [`super::widen`]).
+    /// unchanged, the new ones exactly 0 until training moves their zero weights (see
+    /// [`super::widen`]).
     pub(super) fn widened(self, fresh: Self) -> Self {
         Self {
-            conv3: grow_conv(self.conv3, fresh.conv3, NewInputs::Fresh),
+            conv3: grow_conv(self.conv3, fresh.conv3, NewWeights::ZeroIntoNewOutputs),
             ..self
         }
     }
@@ -111,11 +112,12 @@ impl Synthesis {
         self.deconv3.forward(x)
     }
 
-    /// This transform reading the latent channels of `fresh` (a new, wider one): the weights
-    /// from new channels start at zero, so the output is unchanged.
+    /// This transform reading the latent channels of `fresh` (a new, wider one): small random
+    /// weights from the new channels, which start at 0, so the output is unchanged while the
+    /// distortion's gradient reaches them.
     pub(super) fn widened(self, fresh: Self) -> Self {
         Self {
-            deconv0: grow_deconv(self.deconv0, fresh.deconv0, NewInputs::Zero),
+            deconv0: grow_deconv(self.deconv0, fresh.deconv0, NewWeights::Fresh),
             ..self
         }
     }

@@ -8,13 +8,22 @@
 //! cheapest capacity to add (CompressAI uses M = 192–320 where we have 128): the layers it
 //! touches run at 1/16 of the image resolution or less.
 //!
-//! The rule for every new unit: small fresh random weights into it, zero weights out of it, zero
-//! bias. The zeros keep the output (reconstruction, z, means and scales of the old channels)
-//! exactly as it was; the random inputs give the zero weights a gradient, so training can start
-//! using the new units. The inputs are small (see [`NEW_UNIT_SCALE`]) because Adam moves the
-//! zero weights out of a unit at full speed whatever their gradient: a large new unit would
-//! disturb the trained outputs before training knows what to do with it. New latent channels are
-//! predicted with mean 0 and the smallest scale, so coding their zeros costs nothing.
+//! The rule for every new unit: zero weights on one side of it, small fresh random weights on
+//! the other, zero bias. The zeros keep the output (reconstruction, z, means and scales of the
+//! old channels) exactly as it was; the random side gives the zeros a gradient, so training can
+//! start using the new units. The random weights are small (see [`NEW_UNIT_SCALE`]) because Adam
+//! moves the zeros at full speed whatever their gradient: a large new unit would disturb the
+//! trained outputs before training knows what to do with it.
+//!
+//! Hidden units of the hyper-synthesis get fresh inputs and zero outputs. New *latent* channels
+//! get the other way round: zero analysis weights into them (y is exactly 0 there) and fresh
+//! synthesis weights out of them. Zero weights out of a latent channel were run 9's first rule,
+//! and it left every new channel dead: a latent of 0 rounds to 0, so the synthesis weights out
+//! of it get no gradient, and zero synthesis weights send none back to the latent. Fresh
+//! synthesis weights send the distortion's gradient straight through the rounding into y, and
+//! from there into the zero analysis weights. New latent channels are predicted with mean 0 and
+//! the smallest scale, so coding their zeros costs nothing; their rate may be ramped into the
+//! loss (`TrainConfig::new_channel_ramp`), so that they learn to carry something first.
 
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
@@ -82,19 +91,22 @@ pub(super) fn param<const D: usize>(t: Tensor<D>) -> Param<Tensor<D>> {
     Param::from_tensor(t.detach())
 }
 
-/// What the weights from a layer's new input channels start at. Weights into new output
-/// channels start small and fresh; a layer's new input channels are the outputs of new units.
+/// Which new entries of a grown layer start at zero; all other new entries start small and
+/// random. A layer's new inputs are the outputs of new units, its new outputs are new units.
 #[derive(Clone, Copy)]
-pub(super) enum NewInputs {
-    /// Small random weights like every other new entry (for layers that gain outputs only).
+pub(super) enum NewWeights {
+    /// Every new entry is small and random.
     Fresh,
-    /// Zero weights, so the new units feeding them cannot change the old function.
-    Zero,
+    /// Weights from new inputs are zero, so the new units feeding them cannot change the old
+    /// function.
+    ZeroFromNewInputs,
+    /// Weights into new outputs are zero (and so are their biases): the new units output 0.
+    ZeroIntoNewOutputs,
 }
 
 /// Grows a convolution (weight `[out, in, k, k]`) from `old` into the shape of `fresh`.
-pub(super) fn grow_conv(old: Conv2d, mut fresh: Conv2d, inputs: NewInputs) -> Conv2d {
-    fresh.weight = grow_weight(old.weight, fresh.weight, inputs, 1);
+pub(super) fn grow_conv(old: Conv2d, mut fresh: Conv2d, new: NewWeights) -> Conv2d {
+    fresh.weight = grow_weight(old.weight, fresh.weight, new, [0, 1]);
     fresh.bias = grow_bias(old.bias, fresh.bias);
     fresh
 }
@@ -104,24 +116,25 @@ pub(super) fn grow_conv(old: Conv2d, mut fresh: Conv2d, inputs: NewInputs) -> Co
 pub(super) fn grow_deconv(
     old: ConvTranspose2d,
     mut fresh: ConvTranspose2d,
-    inputs: NewInputs,
+    new: NewWeights,
 ) -> ConvTranspose2d {
-    fresh.weight = grow_weight(old.weight, fresh.weight, inputs, 0);
+    fresh.weight = grow_weight(old.weight, fresh.weight, new, [1, 0]);
     fresh.bias = grow_bias(old.bias, fresh.bias);
     fresh
 }
 
-/// A kernel whose input channels lie along `in_axis`; its fresh entries are scaled to
-/// [`NEW_UNIT_SCALE`] of the trained ones.
+/// A kernel whose output and input channels lie along the axes `[out_axis, in_axis]`; its
+/// fresh entries are scaled to [`NEW_UNIT_SCALE`] of the trained ones.
 fn grow_weight(
     old: Param<Tensor<4>>,
     fresh: Param<Tensor<4>>,
-    inputs: NewInputs,
-    in_axis: usize,
+    new: NewWeights,
+    [out_axis, in_axis]: [usize; 2],
 ) -> Param<Tensor<4>> {
-    let zero_axes: &[usize] = match inputs {
-        NewInputs::Fresh => &[],
-        NewInputs::Zero => &[in_axis],
+    let zero_axes: &[usize] = match new {
+        NewWeights::Fresh => &[],
+        NewWeights::ZeroFromNewInputs => &[in_axis],
+        NewWeights::ZeroIntoNewOutputs => &[out_axis],
     };
     let rms = |t: &Tensor<4>| {
         t.clone()
@@ -148,7 +161,7 @@ fn grow_bias(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Network, NetworkConfig};
+    use super::super::{ChannelRate, Network, NetworkConfig};
     use super::*;
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -168,9 +181,9 @@ mod tests {
         );
     }
 
-    /// The widened network computes what the old one did: same reconstruction from the old
-    /// channels (the new ones are ignored by the synthesis), same z, same means and scales of
-    /// the old channels; the new channels are predicted with mean 0 and scale σ₀.
+    /// The widened network computes what the old one did: same reconstruction, same z, same
+    /// means and scales of the old channels; the new channels are exactly 0, predicted with
+    /// mean 0 and scale σ₀.
     #[test]
     fn a_widened_network_computes_the_same_function() {
         let device = Device::flex();
@@ -200,6 +213,9 @@ mod tests {
                 values(y_old.clone()),
                 values(y_wide.clone().narrow(1, 0, 12)),
             );
+            assert!(values(y_wide.clone().narrow(1, 12, 8))
+                .iter()
+                .all(|&v| v == 0.0));
             let (z_old, z_wide) = (
                 old.hyper_analyse(y_old.clone(), &g_old).round(),
                 wide.hyper_analyse(y_wide.clone(), &g_wide).round(),
@@ -219,5 +235,41 @@ mod tests {
             );
         }
         assert!(old.widened(8, &device).is_err(), "narrowing is refused");
+    }
+
+    /// Run 9's failure, fixed: the distortion's gradient reaches the new channels through the
+    /// synthesis (so training can move them off zero), and their rate enters the loss with the
+    /// weight asked for.
+    #[test]
+    fn new_channels_get_a_gradient_and_their_rate_can_be_ramped() {
+        let device = Device::flex().autodiff();
+        let net = Network::new(NetworkConfig { n: 8, m: 12 }, &device)
+            .widened(20, &device)
+            .unwrap();
+        let x = Tensor::<4>::random([1, 3, 64, 64], burn::tensor::Distribution::Default, &device);
+        let pass = |net: &Network, weight: Option<f32>| {
+            let rate = weight.map(|weight| ChannelRate { from: 12, weight });
+            // A constant offset instead of noise, so the new channels' zeros cost some bits.
+            net.forward_train(x.clone(), &[7], true, rate, |shape| {
+                Tensor::full(shape, 0.4, &device)
+            })
+        };
+        let bits = |weight| pass(&net, weight).bits_y.into_scalar::<f32>();
+        let (full, none, half) = (bits(None), bits(Some(0.0)), bits(Some(0.5)));
+        assert!(full > none + 1.0, "new channels' bits: {full} vs {none}");
+        assert!((half - (full + none) / 2.0).abs() < 1e-3 * full, "{half}");
+
+        // The distortion's gradient reaches the new channels (with zero synthesis weights out
+        // of them, it was exactly 0 and they never moved).
+        let gains = net.gains_for_quality(8.0, &device);
+        let y = net.analyse(x.clone(), &gains).detach().require_grad();
+        let distortion = (net.synthesise(y.clone(), &gains) - x.clone())
+            .square()
+            .mean();
+        let grad = y.grad(&distortion.backward()).unwrap();
+        assert!(
+            values(grad.narrow(1, 12, 8)).iter().any(|&g| g != 0.0),
+            "the new channels stay dead"
+        );
     }
 }

@@ -32,6 +32,10 @@ pub struct RunState {
     /// The λ ladder the run trains on (runs from before it was recorded used CompressAI's).
     #[serde(default = "super::compressai_ladder")]
     pub lambdas: Ladder,
+    /// Latent channels of the `--init` package when the run widened it (the channels from
+    /// here on are new; see [`super::TrainConfig::new_channel_ramp`]).
+    #[serde(default)]
+    pub widened_from: Option<usize>,
 }
 
 /// A loaded checkpoint.
@@ -121,16 +125,18 @@ pub fn load_state(dir: &Path) -> Result<RunState, TrainError> {
 /// A package trained on another λ ladder than `lambdas` has its gains moved onto `lambdas`
 /// ([`Network::with_ladder`]); a burnpack carries no ladder and is taken as is. A package with
 /// the run's N and fewer latent channels than its M is widened ([`Network::widened`]).
+/// Returns the network and the number of latent channels the weights came with.
 pub fn load_init(
     path: &Path,
     config: NetworkConfig,
     lambdas: &Ladder,
     device: &Device,
-) -> Result<Network, TrainError> {
+) -> Result<(Network, usize), TrainError> {
     let bytes = fs::read(path).map_err(io(path))?;
     let err = |e: String| TrainError::Checkpoint(path.to_path_buf(), e);
     if !bytes.starts_with(crate::package::MAGIC) {
-        return crate::model::load_weights(&bytes, config, device).map_err(err);
+        let network = crate::model::load_weights(&bytes, config, device).map_err(err)?;
+        return Ok((network, config.m));
     }
     let package = crate::package::Package::from_bytes(&bytes).map_err(|e| err(e.to_string()))?;
     let stored = package.metadata.network;
@@ -161,10 +167,10 @@ pub fn load_init(
             ))
         })?;
     if from == *lambdas {
-        return Ok(network);
+        return Ok((network, stored.m));
     }
     eprintln!("moving the gains from the package's λ ladder {from:?} to {lambdas:?}");
-    Ok(network.with_ladder(&from, lambdas))
+    Ok((network.with_ladder(&from, lambdas), stored.m))
 }
 
 /// Loads a network's weights from a burnpack file into a fresh network of `config`.

@@ -23,7 +23,9 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{Ladder, Network, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER};
+use crate::model::{
+    ChannelRate, Ladder, Network, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER,
+};
 
 /// Errors of a training run.
 #[derive(Debug, Error)]
@@ -88,6 +90,10 @@ pub struct TrainConfig {
     /// every sample's loss as it is.
     #[serde(default)]
     pub rung_balance: f64,
+    /// In a run whose `--init` package was widened: steps over which the rate of the new latent
+    /// channels ramps into the loss, linearly from 0 to full (0: in full from the start).
+    #[serde(default)]
+    pub new_channel_ramp: u64,
 }
 
 impl Default for TrainConfig {
@@ -109,6 +115,7 @@ impl Default for TrainConfig {
             log_every: 50,
             validate_every: 2000,
             rung_balance: 0.0,
+            new_channel_ramp: 0,
         }
     }
 }
@@ -130,6 +137,15 @@ fn compressai_ladder() -> Ladder {
 }
 
 impl TrainConfig {
+    /// Weight of the new latent channels' rate at `step` of a widened run (see
+    /// [`Self::new_channel_ramp`]).
+    pub fn new_channel_rate_weight(&self, step: u64) -> f64 {
+        if self.new_channel_ramp == 0 {
+            return 1.0;
+        }
+        (step as f64 / self.new_channel_ramp as f64).min(1.0)
+    }
+
     /// Learning rate at `step`: linear warm-up, constant, then cosine decay to 10 %.
     pub fn learning_rate(&self, step: u64) -> f64 {
         let warm = ((step + 1) as f64 / self.warmup.max(1) as f64).min(1.0);
@@ -248,11 +264,15 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             (c.network, c.optimizer, c.aux_optimizer, c.state)
         }
         None => {
-            let network = match opts.init_weights {
-                Some(p) => checkpoint::load_init(p, config.network, &config.lambdas, &device)?,
+            let (network, widened_from) = match opts.init_weights {
+                Some(p) => {
+                    let (network, m) =
+                        checkpoint::load_init(p, config.network, &config.lambdas, &device)?;
+                    (network, (m < config.network.m).then_some(m))
+                }
                 None => {
                     device.seed(config.seed);
-                    Network::new(config.network, &device)
+                    (Network::new(config.network, &device), None)
                 }
             };
             let state = checkpoint::RunState {
@@ -260,6 +280,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
                 train_seconds: 0.0,
                 network: config.network,
                 lambdas: config.lambdas,
+                widened_from,
             };
             (network, main, aux, state)
         }
@@ -314,7 +335,11 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         let mut rng =
             StdRng::seed_from_u64(config.seed.wrapping_add(0xA5A5) ^ state.step.rotate_left(17));
         let ste = state.step >= config.straight_through_from;
-        let out = network.forward_train(x.clone(), &batch.rungs, ste, |shape| {
+        let new_channels = state.widened_from.map(|from| ChannelRate {
+            from,
+            weight: config.new_channel_rate_weight(state.step) as f32,
+        });
+        let out = network.forward_train(x.clone(), &batch.rungs, ste, new_channels, |shape| {
             let n: usize = shape.iter().product();
             let v: Vec<f32> = (0..n).map(|_| rng.random::<f32>() - 0.5).collect();
             Tensor::<4>::from_data(TensorData::new(v, shape), &device)
@@ -543,7 +568,7 @@ mod tests {
         let main_loss = |net: &Network| {
             let v: Vec<f32> = (0..3 * 64 * 64).map(|i| (i % 97) as f32 / 97.0).collect();
             let x = Tensor::<4>::from_data(TensorData::new(v, [1, 3, 64, 64]), &device);
-            let out = net.forward_train(x.clone(), &[0], false, |shape| {
+            let out = net.forward_train(x.clone(), &[0], false, None, |shape| {
                 Tensor::<4>::zeros(shape, &device)
             });
             (out.x_hat - x).square().mean() + (out.bits_y + out.bits_z).sum()
@@ -561,6 +586,7 @@ mod tests {
             train_seconds: 0.0,
             network: config.network,
             lambdas: config.lambdas,
+            widened_from: None,
         };
         checkpoint::save(dir.path(), &net, &main, &aux, &state).unwrap();
         let latest = checkpoint::latest(dir.path()).unwrap();

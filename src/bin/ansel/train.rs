@@ -59,6 +59,10 @@ pub struct TrainArgs {
     /// widened to --m; the new channels start unused.
     #[arg(long)]
     init: Option<PathBuf>,
+    /// After --init widened the latent: steps over which the new channels' rate ramps into the
+    /// loss, from nothing to full, so they learn to carry something first (0: full at once).
+    #[arg(long, default_value_t = 0)]
+    new_channel_ramp: u64,
     /// Stop after this many steps in this session.
     #[arg(long)]
     session_steps: Option<u64>,
@@ -136,6 +140,7 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         log_every: a.log_every,
         validate_every: a.validate_every,
         rung_balance: a.rung_balance,
+        new_channel_ramp: a.new_channel_ramp,
         ..TrainConfig::default()
     };
     let device = crate::device::select(a.device)?;
