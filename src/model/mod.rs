@@ -137,8 +137,8 @@ impl Network {
     }
 
     /// The same function with `m` ≥ M latent channels (see `src/model/widen.rs`): the new
-    /// channels start small, cheap and unused, for training to fill (in run 9 it did not
-    /// within 2,000 steps: `docs/training/README.md`).
+    /// channels start at 0, cost nothing to code and are read by small synthesis weights, for
+    /// training to fill.
     /// Returns the network unchanged if it already has `m` channels.
     pub fn widened(self, m: usize, device: &Device) -> Result<Self, String> {
         let (n, old_m) = (self.density.channels(), self.g_s_channels());

@@ -18,7 +18,7 @@
 //! Hidden units of the hyper-synthesis get fresh inputs and zero outputs. New *latent* channels
 //! get the other way round: zero analysis weights into them (y is exactly 0 there) and fresh
 //! synthesis weights out of them. Zero weights out of a latent channel were run 9's first rule,
-//! and it left every new channel dead: a latent of 0 rounds to 0, so the synthesis weights out
+//! and it left every new channel dead: a small latent rounds to 0, so the synthesis weights out
 //! of it get no gradient, and zero synthesis weights send none back to the latent. Fresh
 //! synthesis weights send the distortion's gradient straight through the rounding into y, and
 //! from there into the zero analysis weights. New latent channels are predicted with mean 0 and
@@ -35,9 +35,8 @@ use super::likelihood::SCALE_BOUND;
 /// layer. Measured on the first widening (run 9, M 128 → 192): with full-size inputs to new
 /// hidden units of the hyper-synthesis and a unit scale for new channels, Kodak quality 1 went
 /// from 0.085 to 0.66 bpp within 1,000 steps (σ of the old channels disturbed, zeros of the new
-/// ones coded at σ ≈ 2.8) and was still at 0.55 bpp after 2,000. With this value nothing is
-/// disturbed, but in 2,000 steps the rate term drove every new channel to zero
-/// (`docs/training/README.md`, run 9): widening keeps the model, it does not yet grow it.
+/// ones coded at σ ≈ 2.8) and was still at 0.55 bpp after 2,000. With this value nothing was
+/// disturbed (`docs/training/README.md`, run 9).
 pub(super) const NEW_UNIT_SCALE: f32 = 0.1;
 
 /// Predicted scale σ of new latent channels until the hyper-synthesis learns to predict them:
