@@ -43,7 +43,7 @@ pub struct TrainArgs {
     /// Latent channels M.
     #[arg(long, default_value_t = 192)]
     m: usize,
-    /// λ of qualities 1 to 8: `default` (0.0003 … 0.18, 0.09–1.61 bpp on Kodak with the default model), `compressai`
+    /// λ of qualities 1 to 8: `default` (0.0003 … 0.18, 0.08–1.57 bpp on Kodak with the default model), `compressai`
     /// (0.0018 … 0.18), or eight comma-separated numbers. A resumed run keeps its own ladder
     /// unless this is given; --init moves a package's gains onto the new ladder.
     #[arg(long, value_parser = parse_ladder, value_name = "default|compressai|λ1,…,λ8")]
