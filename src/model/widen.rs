@@ -17,8 +17,8 @@
 //!
 //! Hidden units of the hyper-synthesis get fresh inputs and zero outputs. New *latent* channels
 //! get the other way round: zero analysis weights into them (y is exactly 0 there) and fresh
-//! synthesis weights out of them. Zero weights out of a latent channel were run 9's first rule,
-//! and it left every new channel dead: a small latent rounds to 0, so the synthesis weights out
+//! synthesis weights out of them. Zero weights out of a latent channel were run 9's rule, and
+//! they left every new channel dead: a small latent rounds to 0, so the synthesis weights out
 //! of it get no gradient, and zero synthesis weights send none back to the latent. Fresh
 //! synthesis weights send the distortion's gradient straight through the rounding into y, and
 //! from there into the zero analysis weights. New latent channels are predicted with mean 0 and
@@ -31,8 +31,8 @@ use burn::prelude::*;
 
 use super::likelihood::SCALE_BOUND;
 
-/// RMS of the fresh weights into a new unit, relative to the RMS of the trained weights of its
-/// layer. Measured on the first widening (run 9, M 128 → 192): with full-size inputs to new
+/// RMS of a new unit's fresh weights (into it, or out of a new latent channel), relative to the
+/// RMS of the trained weights of their layer. Measured on the first widening (run 9, M 128 → 192): with full-size inputs to new
 /// hidden units of the hyper-synthesis and a unit scale for new channels, Kodak quality 1 went
 /// from 0.085 to 0.66 bpp within 1,000 steps (σ of the old channels disturbed, zeros of the new
 /// ones coded at σ ≈ 2.8) and was still at 0.55 bpp after 2,000. With this value nothing was
