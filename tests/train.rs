@@ -354,4 +354,15 @@ fn init_widens_a_narrower_latent() {
     let state = checkpoint::load_state(&checkpoint::latest(&wide_out).unwrap()).unwrap();
     assert_eq!(state.widened_from, Some(8));
     assert_eq!(wider.new_channel_rate_weight(state.step), 0.3);
+
+    // A ramp in a run with no new channels is a mistake, refused before any training.
+    let mut unwidened = tiny_config(3);
+    unwidened.new_channel_ramp = 10;
+    let plain_out = tmp.path().join("plain");
+    let err = train::train(&unwidened, &options(&data, &plain_out, false, None)).unwrap_err();
+    assert!(
+        matches!(&err, train::TrainError::Config(m) if m.contains("new-channel ramp")),
+        "{err}"
+    );
+    assert!(checkpoint::latest(&plain_out).is_none());
 }

@@ -91,7 +91,8 @@ pub struct TrainConfig {
     #[serde(default)]
     pub rung_balance: f64,
     /// In a run whose `--init` package was widened: steps over which the rate of the new latent
-    /// channels ramps into the loss, linearly from 0 to full (0: in full from the start).
+    /// channels ramps into the loss, linearly from 0 to full (0: in full from the start). A run
+    /// that did not widen refuses a non-zero ramp.
     #[serde(default)]
     pub new_channel_ramp: u64,
 }
@@ -285,6 +286,14 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             (network, main, aux, state)
         }
     };
+    if config.new_channel_ramp > 0 && state.widened_from.is_none() {
+        // Silently training without the ramp one meant to have would waste the whole run.
+        return Err(TrainError::Config(
+            "a new-channel ramp needs new channels: this run did not widen an --init package \
+             to more latent channels"
+                .into(),
+        ));
+    }
     let cfg_path = opts.out.join("run.json");
     fs::write(
         &cfg_path,

@@ -61,6 +61,7 @@ pub struct TrainArgs {
     init: Option<PathBuf>,
     /// After --init widened the latent: steps over which the new channels' rate ramps into the
     /// loss, from nothing to full, so they learn to carry something first (0: full at once).
+    /// Refused in a run that did not widen. A resumed run may change it.
     #[arg(long, default_value_t = 0)]
     new_channel_ramp: u64,
     /// Stop after this many steps in this session.
