@@ -43,7 +43,7 @@ pub struct TrainArgs {
     /// Latent channels M.
     #[arg(long, default_value_t = 192)]
     m: usize,
-    /// λ of qualities 1 to 8: `default` (0.0003 … 0.18, 0.08–1.57 bpp on Kodak with the default model), `compressai`
+    /// λ of qualities 1 to 8: `default` (0.0003 … 0.18, 0.07–1.78 bpp on Kodak with the default model), `compressai`
     /// (0.0018 … 0.18), or eight comma-separated numbers. A resumed run keeps its own ladder
     /// unless this is given; --init moves a package's gains onto the new ladder.
     #[arg(long, value_parser = parse_ladder, value_name = "default|compressai|λ1,…,λ8")]
@@ -61,7 +61,9 @@ pub struct TrainArgs {
     init: Option<PathBuf>,
     /// After --init widened the latent: steps over which the new channels' rate ramps into the
     /// loss, from nothing to full, so they learn to carry something first (0: full at once).
-    /// Refused in a run that did not widen. A resumed run may change it.
+    /// Make it slow: run 10's new channels came alive only while the weight was about 0.1
+    /// (ramp 60,000); a resumed run may shorten it once they carry rate. Refused in a run that
+    /// did not widen.
     #[arg(long, default_value_t = 0)]
     new_channel_ramp: u64,
     /// Stop after this many steps in this session.
