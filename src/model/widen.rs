@@ -39,11 +39,11 @@ use burn::prelude::*;
 use super::likelihood::SCALE_BOUND;
 
 /// RMS of a new unit's fresh weights (into it, or out of a new latent channel), relative to the
-/// RMS of the trained weights of their layer. Measured on the first widening (run 9, M 128 → 192): with full-size inputs to new
-/// hidden units of the hyper-synthesis and a unit scale for new channels, Kodak quality 1 went
-/// from 0.085 to 0.66 bpp within 1,000 steps (σ of the old channels disturbed, zeros of the new
-/// ones coded at σ ≈ 2.8) and was still at 0.55 bpp after 2,000. With this value nothing was
-/// disturbed (`docs/training/README.md`, run 9).
+/// RMS of the trained weights of their layer. Measured on the first widening (run 9, M 128 →
+/// 192): with full-size inputs to new hidden units of the hyper-synthesis and a unit scale for
+/// new channels, Kodak quality 1 went from 0.085 to 0.66 bpp within 1,000 steps (σ of the old
+/// channels disturbed, zeros of the new ones coded at σ ≈ 2.8) and was still at 0.55 bpp after
+/// 2,000. With this value nothing was disturbed (`docs/training/README.md`, run 9).
 pub(super) const NEW_UNIT_SCALE: f32 = 0.1;
 
 /// Predicted scale σ of new latent channels until the hyper-synthesis learns to predict them:
