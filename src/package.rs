@@ -176,7 +176,7 @@ mod tests {
         Package {
             metadata: ModelMetadata {
                 arch: ARCH_MEAN_SCALE_GAIN,
-                network: NetworkConfig { n: 8, m: 8 },
+                network: NetworkConfig::new(8, 8),
                 lambdas: vec![0.1, 0.2],
                 steps: 3,
                 train_seconds: 1.5,

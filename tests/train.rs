@@ -44,7 +44,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn tiny_config(steps: u64) -> TrainConfig {
     TrainConfig {
-        network: NetworkConfig { n: 8, m: 8 },
+        network: NetworkConfig::new(8, 8),
         steps,
         batch: 2,
         patch: 64,
@@ -205,7 +205,7 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
         loss(&fresh)
     );
     let mut other = tiny_config(10);
-    other.network = NetworkConfig { n: 16, m: 8 };
+    other.network = NetworkConfig::new(16, 8);
     let mut opts = options(&data, &refused_dir, false, Some(10));
     opts.init_weights = Some(&pkg);
     let err = train::train(&other, &opts).unwrap_err().to_string();
@@ -301,28 +301,11 @@ fn a_new_ladder_moves_the_gains() {
     assert!(err.contains("λ ladder"), "{err}");
 }
 
-/// `--init` from a package with fewer latent channels widens it: the wider package decodes
-/// what the narrow one did (the new channels start unused), and training continues from it.
-#[test]
-fn init_widens_a_narrower_latent() {
-    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (tmp, data) = fixture(2);
-    let out = tmp.path().join("narrow");
-    train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
-
-    let device = burn::prelude::Device::flex();
-    let pkg_path = tmp.path().join("narrow.anselpkg");
-    let (narrow_pkg, state) = export_latest(&out, &pkg_path);
-    let prov = export::Provenance::default();
-
-    let wide_config = NetworkConfig { n: 8, m: 12 };
-    let (wide, m) = checkpoint::load_init(&pkg_path, wide_config, &state.lambdas, &device).unwrap();
-    assert_eq!(m, state.network.m);
-    let wide_pkg = export::export(&wide, wide_config, &state.lambdas, &prov).unwrap();
-    assert_eq!(wide_pkg.metadata.network, wide_config);
+/// Both packages code the test image to the same pixels, at low and high quality.
+fn assert_decodes_alike(narrow_pkg: &Package, wide_pkg: &Package) {
     let (narrow_codec, wide_codec) = (
-        Codec::from_package(&narrow_pkg).unwrap(),
-        Codec::from_package(&wide_pkg).unwrap(),
+        Codec::from_package(narrow_pkg).unwrap(),
+        Codec::from_package(wide_pkg).unwrap(),
     );
     let img = gradient_image();
     for quality in [1.0, 8.0] {
@@ -341,6 +324,28 @@ fn init_widens_a_narrower_latent() {
             "quality {quality}: pixels differ by {worst:?}"
         );
     }
+}
+
+/// `--init` from a package with fewer latent channels widens it: the wider package decodes
+/// what the narrow one did (the new channels start unused), and training continues from it.
+#[test]
+fn init_widens_a_narrower_latent() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (tmp, data) = fixture(2);
+    let out = tmp.path().join("narrow");
+    train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
+
+    let device = burn::prelude::Device::flex();
+    let pkg_path = tmp.path().join("narrow.anselpkg");
+    let (narrow_pkg, state) = export_latest(&out, &pkg_path);
+    let prov = export::Provenance::default();
+
+    let wide_config = NetworkConfig::new(8, 12);
+    let (wide, m) = checkpoint::load_init(&pkg_path, wide_config, &state.lambdas, &device).unwrap();
+    assert_eq!(m, state.network.m);
+    let wide_pkg = export::export(&wide, wide_config, &state.lambdas, &prov).unwrap();
+    assert_eq!(wide_pkg.metadata.network, wide_config);
+    assert_decodes_alike(&narrow_pkg, &wide_pkg);
 
     // Training continues from it, and the run remembers where the new channels start (their
     // rate ramps in over `new_channel_ramp` steps, across resumes).
@@ -365,4 +370,43 @@ fn init_widens_a_narrower_latent() {
         "{err}"
     );
     assert!(checkpoint::latest(&plain_out).is_none());
+}
+
+/// `--init` with wider transforms (`--transform-n`) widens their hidden layers: the package
+/// decodes what the narrow one did, training continues from it with no new latent channels,
+/// and the wider package cannot be narrowed back.
+#[test]
+fn init_widens_narrower_transforms() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (tmp, data) = fixture(2);
+    let out = tmp.path().join("narrow");
+    train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
+
+    let device = burn::prelude::Device::flex();
+    let pkg_path = tmp.path().join("narrow.anselpkg");
+    let (narrow_pkg, state) = export_latest(&out, &pkg_path);
+    let wide_config = state.network.with_transform_n(16);
+    let (wide, _) = checkpoint::load_init(&pkg_path, wide_config, &state.lambdas, &device).unwrap();
+    let prov = export::Provenance::default();
+    let wide_pkg = export::export(&wide, wide_config, &state.lambdas, &prov).unwrap();
+    assert_eq!(wide_pkg.metadata.network.transform_channels(), 16);
+    assert_decodes_alike(&narrow_pkg, &wide_pkg);
+
+    let mut wider = tiny_config(3);
+    wider.network = wide_config;
+    let wide_out = tmp.path().join("wide");
+    let mut opts = options(&data, &wide_out, false, None);
+    opts.init_weights = Some(&pkg_path);
+    assert_eq!(train::train(&wider, &opts).unwrap().step, 3);
+    let state = checkpoint::load_state(&checkpoint::latest(&wide_out).unwrap()).unwrap();
+    assert_eq!((state.network, state.widened_from), (wide_config, None));
+
+    let wide_path = tmp.path().join("wide.anselpkg");
+    export_latest(&wide_out, &wide_path);
+    let narrow_config = wide_config.with_transform_n(8);
+    let err = checkpoint::load_init(&wide_path, narrow_config, &state.lambdas, &device)
+        .map(|_| ())
+        .expect_err("narrowing is refused")
+        .to_string();
+    assert!(err.contains("may grow"), "{err}");
 }

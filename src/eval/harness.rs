@@ -445,7 +445,7 @@ mod tests {
         use burn::prelude::Device;
         let device = Device::flex();
         device.seed(7);
-        let config = NetworkConfig { n: 8, m: 8 };
+        let config = NetworkConfig::new(8, 8);
         let package = export(
             &Network::new(config, &device),
             config,

@@ -43,6 +43,24 @@ impl Gdn {
         }
     }
 
+    /// Channels.
+    pub(super) fn channels(&self) -> usize {
+        self.beta.dims()[0]
+    }
+
+    /// This layer over the channels of `fresh` (a new, wider one): new channels are normalised
+    /// as `fresh` would (β = 1, γ = 0.1 on the diagonal) and never by the old ones, nor the old
+    /// by them, so the old channels' outputs are unchanged.
+    pub(super) fn widened(self, fresh: Self) -> Self {
+        use super::widen::{grow, param};
+        Self {
+            beta: param(grow(self.beta.val(), fresh.beta.val(), &[])),
+            // Fresh γ is diagonal, so the new rows and columns are 0 off the diagonal.
+            gamma: param(grow(self.gamma.val(), fresh.gamma.val(), &[])),
+            inverse: self.inverse,
+        }
+    }
+
     /// Applies the normalization to a `[batch, channels, height, width]` tensor.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let c = self.beta.dims()[0];

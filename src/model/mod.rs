@@ -38,15 +38,60 @@ pub const LATENT_STRIDE: usize = 16;
 /// Channel counts of the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkConfig {
-    /// Channels of the hidden layers and of the hyper-latent z.
+    /// Channels of the hyper-latent z and of the hidden layers (of the main transforms too,
+    /// unless `transform_n` says otherwise).
     pub n: usize,
     /// Channels of the latent y.
     pub m: usize,
+    /// Channels of the hidden layers of `g_a` and `g_s` where they differ from `n`: a model
+    /// whose transforms were widened ([`Network::widened`]) for more capacity at high rates.
+    /// Absent from the metadata of models that never were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform_n: Option<usize>,
+}
+
+impl NetworkConfig {
+    /// `n` hidden channels throughout, `m` latent channels.
+    pub const fn new(n: usize, m: usize) -> Self {
+        Self {
+            n,
+            m,
+            transform_n: None,
+        }
+    }
+
+    /// This shape with `t` hidden channels in `g_a` and `g_s` (stored only if `t ≠ n`, so
+    /// that equal shapes compare equal).
+    pub const fn with_transform_n(self, t: usize) -> Self {
+        Self {
+            transform_n: if t == self.n { None } else { Some(t) },
+            ..self
+        }
+    }
+
+    /// Hidden channels of `g_a` and `g_s`.
+    pub const fn transform_channels(&self) -> usize {
+        match self.transform_n {
+            Some(t) => t,
+            None => self.n,
+        }
+    }
+}
+
+/// `N=96 M=192`, with the transforms' width if it differs: `N=96 M=192 T=128`.
+impl std::fmt::Display for NetworkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "N={} M={}", self.n, self.m)?;
+        match self.transform_n {
+            Some(t) => write!(f, " T={t}"),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Default for NetworkConfig {
     fn default() -> Self {
-        Self { n: 128, m: 192 }
+        Self::new(128, 192)
     }
 }
 
@@ -99,10 +144,11 @@ pub struct TrainNoise {
 impl Network {
     /// A freshly initialised network.
     pub fn new(config: NetworkConfig, device: &Device) -> Self {
-        let NetworkConfig { n, m } = config;
+        let NetworkConfig { n, m, .. } = config;
+        let t = config.transform_channels();
         Self {
-            g_a: Analysis::new(n, m, device),
-            g_s: Synthesis::new(n, m, device),
+            g_a: Analysis::new(t, m, device),
+            g_s: Synthesis::new(t, m, device),
             h_a: HyperAnalysis::new(n, m, device),
             h_s: HyperSynthesis::new(n, m, device),
             gains: Gains::new(n, m, device),
@@ -136,29 +182,46 @@ impl Network {
         }
     }
 
-    /// The same function with `m` ≥ M latent channels (see `src/model/widen.rs`): the new
-    /// channels start at 0, cost nothing to code and are read by small synthesis weights, for
-    /// training to fill.
-    /// Returns the network unchanged if it already has `m` channels.
-    pub fn widened(self, m: usize, device: &Device) -> Result<Self, String> {
-        let (n, old_m) = (self.density.channels(), self.g_s_channels());
-        if m < old_m {
+    /// The shape of this network.
+    pub fn config(&self) -> NetworkConfig {
+        NetworkConfig::new(self.density.channels(), self.g_s_channels())
+            .with_transform_n(self.g_a.channels())
+    }
+
+    /// The same function in the wider shape `to` (see `src/model/widen.rs`): more latent
+    /// channels M, which start at 0, cost nothing to code and are read by small synthesis
+    /// weights, and/or more hidden channels in `g_a` and `g_s`, whose zero outputs change
+    /// nothing until training uses them. N (z and the hyper transforms) cannot change.
+    /// Returns the network unchanged if it already has the shape `to`.
+    pub fn widened(self, to: NetworkConfig, device: &Device) -> Result<Self, String> {
+        let from = self.config();
+        if to.n != from.n || to.m < from.m || to.transform_channels() < from.transform_channels() {
             return Err(format!(
-                "cannot narrow the latent from {old_m} to {m} channels"
+                "cannot turn a network of shape {from:?} into {to:?}: only M and the \
+                 transforms' width may grow"
             ));
         }
-        if m == old_m {
-            return Ok(self);
+        let mut network = self;
+        if to.m > from.m {
+            let fresh = Network::new(NetworkConfig { m: to.m, ..from }, device);
+            network = Self {
+                g_a: network.g_a.widened(fresh.g_a),
+                g_s: network.g_s.widened(fresh.g_s),
+                h_a: network.h_a.widened(fresh.h_a),
+                h_s: network.h_s.widened(fresh.h_s),
+                gains: network.gains.widened(to.m),
+                density: network.density,
+            };
         }
-        let fresh = Network::new(NetworkConfig { n, m }, device);
-        Ok(Self {
-            g_a: self.g_a.widened(fresh.g_a),
-            g_s: self.g_s.widened(fresh.g_s),
-            h_a: self.h_a.widened(fresh.h_a),
-            h_s: self.h_s.widened(fresh.h_s),
-            gains: self.gains.widened(m),
-            density: self.density,
-        })
+        if to.transform_channels() > from.transform_channels() {
+            let fresh = Network::new(to, device);
+            network = Self {
+                g_a: network.g_a.widened_hidden(fresh.g_a),
+                g_s: network.g_s.widened_hidden(fresh.g_s),
+                ..network
+            };
+        }
+        Ok(network)
     }
 
     /// Gains for a coding quality.
@@ -319,9 +382,8 @@ pub fn load_package_weights(
         .map_err(|e| format!("{e:?}"))?;
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(format!(
-            "weights do not fit a network with N={}, M={}: {} errors, {} missing tensors (first: {:?})",
-            config.n,
-            config.m,
+            "weights do not fit a network with {}: {} errors, {} missing tensors (first: {:?})",
+            config,
             result.errors.len(),
             result.missing.len(),
             result

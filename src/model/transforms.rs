@@ -67,6 +67,26 @@ impl Analysis {
         self.conv3.forward(x)
     }
 
+    /// Hidden channels.
+    pub(super) fn channels(&self) -> usize {
+        self.gdn0.channels()
+    }
+
+    /// This transform with the hidden width of `fresh`: new units get small fresh inputs and
+    /// zero weights out, so y is unchanged (see [`super::widen`]).
+    pub(super) fn widened_hidden(self, fresh: Self) -> Self {
+        use NewWeights::{Fresh, ZeroFromNewInputs as ZeroIn};
+        Self {
+            conv0: grow_conv(self.conv0, fresh.conv0, Fresh),
+            gdn0: self.gdn0.widened(fresh.gdn0),
+            conv1: grow_conv(self.conv1, fresh.conv1, ZeroIn),
+            gdn1: self.gdn1.widened(fresh.gdn1),
+            conv2: grow_conv(self.conv2, fresh.conv2, ZeroIn),
+            gdn2: self.gdn2.widened(fresh.gdn2),
+            conv3: grow_conv(self.conv3, fresh.conv3, ZeroIn),
+        }
+    }
+
     /// This transform with the latent channels of `fresh` (a new, wider one): the old channels
     /// unchanged, the new ones exactly 0 until training moves their zero weights (see
     /// [`super::widen`]).
@@ -112,6 +132,21 @@ impl Synthesis {
         self.deconv3.forward(x)
     }
 
+    /// This transform with the hidden width of `fresh`: new units get small fresh inputs and
+    /// zero weights out, so the reconstruction is unchanged (see [`super::widen`]).
+    pub(super) fn widened_hidden(self, fresh: Self) -> Self {
+        use NewWeights::{Fresh, ZeroFromNewInputs as ZeroIn};
+        Self {
+            deconv0: grow_deconv(self.deconv0, fresh.deconv0, Fresh),
+            igdn0: self.igdn0.widened(fresh.igdn0),
+            deconv1: grow_deconv(self.deconv1, fresh.deconv1, ZeroIn),
+            igdn1: self.igdn1.widened(fresh.igdn1),
+            deconv2: grow_deconv(self.deconv2, fresh.deconv2, ZeroIn),
+            igdn2: self.igdn2.widened(fresh.igdn2),
+            deconv3: grow_deconv(self.deconv3, fresh.deconv3, ZeroIn),
+        }
+    }
+
     /// This transform reading the latent channels of `fresh` (a new, wider one): small random
     /// weights from the new channels, which start at 0, so the output is unchanged while the
     /// distortion's gradient reaches them.
@@ -119,6 +154,33 @@ impl Synthesis {
         Self {
             deconv0: grow_deconv(self.deconv0, fresh.deconv0, NewWeights::Fresh),
             ..self
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// New hidden units of a widened transform start unused, but training can use them: the
+    /// zero weights out of them get a gradient.
+    #[test]
+    fn new_hidden_units_get_a_gradient() {
+        let device = Device::flex().autodiff();
+        let old = Synthesis::new(4, 6, &device);
+        let wide = old.clone().widened_hidden(Synthesis::new(8, 6, &device));
+        let y = Tensor::<4>::random([1, 6, 4, 4], burn::tensor::Distribution::Default, &device);
+        let (x_old, x_wide) = (old.forward(y.clone()), wide.forward(y));
+        let worst = (x_wide.clone() - x_old).abs().max().into_scalar::<f32>();
+        assert!(worst < 1e-5, "output moved by {worst}");
+        let grads = x_wide.square().mean().backward();
+        // Transposed-convolution weights are [in, out, k, k]: inputs 4.. come from new units.
+        for w in [&wide.deconv1.weight, &wide.deconv3.weight] {
+            let g = w.grad(&grads).expect("a gradient").narrow(0, 4, 4);
+            assert!(
+                g.abs().max().into_scalar::<f32>() > 0.0,
+                "new units stay dead"
+            );
         }
     }
 }

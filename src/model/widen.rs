@@ -1,6 +1,7 @@
-//! Growing a trained network's latent y from M to M' > M channels without changing what it
-//! computes ("function-preserving widening", as Net2Net), so a run can add capacity to a
-//! trained model instead of starting over.
+//! Growing a trained network without changing what it computes ("function-preserving
+//! widening", as Net2Net), so a run can add capacity to a trained model instead of starting
+//! over: the latent y from M to M' > M channels, and the hidden layers of the analysis and
+//! synthesis transforms from N to T > N channels (`NetworkConfig::transform_n`).
 //!
 //! Why: the shipped model's top qualities are capped by its transforms, not by rate. Decoding
 //! the *unquantised* y of quality 8 gains only 0.2–0.7 dB over the rounded y on Kodak images
@@ -15,7 +16,9 @@
 //! moves the zeros at full speed whatever their gradient: a large new unit would disturb the
 //! trained outputs before training knows what to do with it.
 //!
-//! Hidden units of the hyper-synthesis get fresh inputs and zero outputs. New *latent* channels
+//! Hidden units of the hyper-synthesis and of the main transforms get fresh inputs and zero
+//! outputs; a new GDN channel is normalised by itself only, as in a fresh layer. Nothing
+//! rounds between hidden layers, so the zero weights out of a new unit get a gradient at once. New *latent* channels
 //! get the other way round: zero analysis weights into them (y is exactly 0 there) and fresh
 //! synthesis weights out of them. Zero weights out of a latent channel were run 9's rule, and
 //! they left every new channel dead: a small latent rounds to 0, so the synthesis weights out
@@ -193,8 +196,11 @@ mod tests {
     #[test]
     fn a_widened_network_computes_the_same_function() {
         let device = Device::flex();
-        let old = Network::new(NetworkConfig { n: 8, m: 12 }, &device);
-        let wide = old.clone().widened(20, &device).unwrap();
+        let old = Network::new(NetworkConfig::new(8, 12), &device);
+        let wide = old
+            .clone()
+            .widened(NetworkConfig::new(8, 20), &device)
+            .unwrap();
         assert_eq!(wide.latent_shapes(64, 64).0, [20, 4, 4]);
         let x = Tensor::<4>::random([1, 3, 64, 64], burn::tensor::Distribution::Default, &device);
         let close = |a: Vec<f32>, b: Vec<f32>| {
@@ -240,7 +246,16 @@ mod tests {
                 values(wide.synthesise(y_wide.round(), &g_wide)),
             );
         }
-        assert!(old.widened(8, &device).is_err(), "narrowing is refused");
+        assert!(
+            old.clone()
+                .widened(NetworkConfig::new(8, 8), &device)
+                .is_err(),
+            "narrowing is refused"
+        );
+        assert!(
+            old.widened(NetworkConfig::new(16, 12), &device).is_err(),
+            "N cannot change"
+        );
     }
 
     /// Run 9's failure, fixed: the distortion's gradient reaches the new channels through the
@@ -249,8 +264,8 @@ mod tests {
     #[test]
     fn new_channels_get_a_gradient_and_their_rate_can_be_ramped() {
         let device = Device::flex().autodiff();
-        let net = Network::new(NetworkConfig { n: 8, m: 12 }, &device)
-            .widened(20, &device)
+        let net = Network::new(NetworkConfig::new(8, 12), &device)
+            .widened(NetworkConfig::new(8, 20), &device)
             .unwrap();
         let x = Tensor::<4>::random([1, 3, 64, 64], burn::tensor::Distribution::Default, &device);
         let pass = |net: &Network, weight: Option<f32>| {
@@ -277,5 +292,35 @@ mod tests {
             values(grad.narrow(1, 12, 8)).iter().any(|&g| g != 0.0),
             "the new channels stay dead"
         );
+    }
+
+    /// Wider transforms compute what the old ones did, alone or together with a wider latent,
+    /// and the network reports its new shape.
+    #[test]
+    fn wider_transforms_compute_the_same_function() {
+        let device = Device::flex();
+        let old = Network::new(NetworkConfig::new(8, 12), &device);
+        let x = Tensor::<4>::random([1, 3, 64, 64], burn::tensor::Distribution::Default, &device);
+        let gains = old.gains_for_quality(6.0, &device);
+        let y_old = old.analyse(x.clone(), &gains);
+        let x_old = old.synthesise(y_old.clone().round(), &gains);
+        for to in [
+            NetworkConfig::new(8, 12).with_transform_n(16),
+            NetworkConfig::new(8, 20).with_transform_n(16),
+        ] {
+            let wide = old.clone().widened(to, &device).unwrap();
+            assert_eq!(wide.config(), to);
+            let gains = wide.gains_for_quality(6.0, &device);
+            let y = wide.analyse(x.clone(), &gains);
+            let worst = |a: Tensor<4>, b: Tensor<4>| (a - b).abs().max().into_scalar::<f32>();
+            assert!(worst(y.clone().narrow(1, 0, 12), y_old.clone()) < 1e-4);
+            let x_wide = wide.synthesise(y.round(), &gains);
+            assert!(worst(x_wide, x_old.clone()) < 1e-4);
+        }
+        let wide = old.widened(NetworkConfig::new(8, 12).with_transform_n(16), &device);
+        assert!(wide
+            .unwrap()
+            .widened(NetworkConfig::new(8, 12).with_transform_n(12), &device)
+            .is_err());
     }
 }

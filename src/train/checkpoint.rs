@@ -124,7 +124,8 @@ pub fn load_state(dir: &Path) -> Result<RunState, TrainError> {
 /// `assets/default.anselpkg` (so a lost run restarts from the committed model) or a burnpack.
 /// A package trained on another λ ladder than `lambdas` has its gains moved onto `lambdas`
 /// ([`Network::with_ladder`]); a burnpack carries no ladder and is taken as is. A package with
-/// the run's N and fewer latent channels than its M is widened ([`Network::widened`]).
+/// the run's N and fewer latent channels than its M, or narrower transforms, is widened
+/// ([`Network::widened`]).
 /// Returns the network and the number of latent channels the weights came with.
 pub fn load_init(
     path: &Path,
@@ -140,10 +141,13 @@ pub fn load_init(
     }
     let package = crate::package::Package::from_bytes(&bytes).map_err(|e| err(e.to_string()))?;
     let stored = package.metadata.network;
-    // A run may ask for more latent channels than the package has: the network is widened.
-    if stored.n != config.n || stored.m > config.m {
+    // A run may ask for more latent channels, or wider transforms, than the package has: the
+    // network is widened.
+    let (t_stored, t_run) = (stored.transform_channels(), config.transform_channels());
+    if stored.n != config.n || stored.m > config.m || t_stored > t_run {
         return Err(err(format!(
-            "package has network {stored:?}, the run asks for {config:?} (only M may grow)"
+            "package has network {stored:?}, the run asks for {config:?} (only M and the \
+             transforms' width may grow)"
         )));
     }
     let network =
@@ -154,7 +158,10 @@ pub fn load_init(
             stored.m, config.m
         );
     }
-    let network = network.widened(config.m, device).map_err(err)?;
+    if t_stored < t_run {
+        eprintln!("widening the package's transforms from {t_stored} to {t_run} hidden channels");
+    }
+    let network = network.widened(config, device).map_err(err)?;
     let from: Ladder = package
         .metadata
         .lambdas

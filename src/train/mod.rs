@@ -565,7 +565,7 @@ mod tests {
     fn resumed_optimizers_step_like_the_saved_ones() {
         let device = Device::flex().autodiff();
         let config = TrainConfig {
-            network: NetworkConfig { n: 8, m: 8 },
+            network: NetworkConfig::new(8, 8),
             ..TrainConfig::default()
         };
         let (mut main, mut aux) = optimizers(&config);

@@ -260,11 +260,10 @@ fn describe(
     let qualities: Vec<String> = a.qualities.iter().map(|q| q.to_string()).collect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let model = format!(
-        "model {} ({} training steps, N={} M={}{})",
+        "model {} ({} training steps, {}{})",
         codec.id(),
         m.steps,
-        m.network.n,
-        m.network.m,
+        m.network,
         if m.note.is_empty() {
             String::new()
         } else {

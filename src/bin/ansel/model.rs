@@ -45,9 +45,8 @@ pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("model      {} ({source})", codec.id());
     println!(
-        "network    mean-scale hyperprior, N={} M={}, {} parameters",
-        m.network.n,
-        m.network.m,
+        "network    mean-scale hyperprior, {}, {} parameters",
+        m.network,
         codec.parameter_count()
     );
     let lambdas: Vec<String> = m.lambdas.iter().map(|l| l.to_string()).collect();

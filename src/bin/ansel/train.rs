@@ -43,6 +43,11 @@ pub struct TrainArgs {
     /// Latent channels M.
     #[arg(long, default_value_t = 192)]
     m: usize,
+    /// Hidden channels of the analysis and synthesis transforms, if not N: more capacity at
+    /// high rates, for about (T/N)² the time of their middle layers. With --init, a package with
+    /// narrower transforms is widened to T; the new units start unused.
+    #[arg(long, value_name = "T")]
+    transform_n: Option<usize>,
     /// λ of qualities 1 to 8: `default` (0.0003 … 0.18, 0.07–1.78 bpp on Kodak with the default model), `compressai`
     /// (0.0018 … 0.18), or eight comma-separated numbers. A resumed run keeps its own ladder
     /// unless this is given; --init moves a package's gains onto the new ladder.
@@ -56,7 +61,8 @@ pub struct TrainArgs {
     resume: bool,
     /// Start from these weights (a model package such as assets/default.anselpkg, or a burnpack)
     /// instead of a random initialisation. A package with fewer latent channels than --m is
-    /// widened to --m; the new channels start unused.
+    /// widened to --m (and one with narrower transforms to --transform-n); the new channels
+    /// start unused.
     #[arg(long)]
     init: Option<PathBuf>,
     /// After --init widened the latent: steps over which the new channels' rate ramps into the
@@ -129,7 +135,7 @@ fn run_ladder(a: &TrainArgs) -> Result<Ladder, Box<dyn std::error::Error>> {
 
 pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     let config = TrainConfig {
-        network: NetworkConfig { n: a.n, m: a.m },
+        network: NetworkConfig::new(a.n, a.m).with_transform_n(a.transform_n.unwrap_or(a.n)),
         lambdas: run_ladder(&a)?,
         steps: a.steps,
         batch: a.batch,
