@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ansel::model::{NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER};
+use ansel::model::{Ladder, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER};
 use ansel::package::Package;
 use ansel::train::{self, checkpoint, export, RunOptions, TrainConfig};
 use ansel::Codec;
@@ -301,6 +301,24 @@ fn a_new_ladder_moves_the_gains() {
     assert!(err.contains("λ ladder"), "{err}");
 }
 
+/// A package of a tiny network trained for 10 steps in `dir`: its path, itself, its run state.
+fn narrow_package(dir: &Path, data: &Path) -> (PathBuf, Package, checkpoint::RunState) {
+    let out = dir.join("narrow");
+    train::train(&tiny_config(10), &options(data, &out, false, None)).unwrap();
+    let pkg_path = dir.join("narrow.anselpkg");
+    let (pkg, state) = export_latest(&out, &pkg_path);
+    (pkg_path, pkg, state)
+}
+
+/// The package at `path` loaded as `--init` for a run of shape `to`, exported again; and the
+/// latent channels it came with.
+fn widened_package(path: &Path, to: NetworkConfig, lambdas: &Ladder) -> (Package, usize) {
+    let device = burn::prelude::Device::flex();
+    let (wide, m) = checkpoint::load_init(path, to, lambdas, &device).unwrap();
+    let prov = export::Provenance::default();
+    (export::export(&wide, to, lambdas, &prov).unwrap(), m)
+}
+
 /// Both packages code the test image to the same pixels, at low and high quality.
 fn assert_decodes_alike(narrow_pkg: &Package, wide_pkg: &Package) {
     let (narrow_codec, wide_codec) = (
@@ -332,18 +350,10 @@ fn assert_decodes_alike(narrow_pkg: &Package, wide_pkg: &Package) {
 fn init_widens_a_narrower_latent() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (tmp, data) = fixture(2);
-    let out = tmp.path().join("narrow");
-    train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
-
-    let device = burn::prelude::Device::flex();
-    let pkg_path = tmp.path().join("narrow.anselpkg");
-    let (narrow_pkg, state) = export_latest(&out, &pkg_path);
-    let prov = export::Provenance::default();
-
+    let (pkg_path, narrow_pkg, state) = narrow_package(tmp.path(), &data);
     let wide_config = NetworkConfig::new(8, 12);
-    let (wide, m) = checkpoint::load_init(&pkg_path, wide_config, &state.lambdas, &device).unwrap();
+    let (wide_pkg, m) = widened_package(&pkg_path, wide_config, &state.lambdas);
     assert_eq!(m, state.network.m);
-    let wide_pkg = export::export(&wide, wide_config, &state.lambdas, &prov).unwrap();
     assert_eq!(wide_pkg.metadata.network, wide_config);
     assert_decodes_alike(&narrow_pkg, &wide_pkg);
 
@@ -379,16 +389,9 @@ fn init_widens_a_narrower_latent() {
 fn init_widens_narrower_transforms() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (tmp, data) = fixture(2);
-    let out = tmp.path().join("narrow");
-    train::train(&tiny_config(10), &options(&data, &out, false, None)).unwrap();
-
-    let device = burn::prelude::Device::flex();
-    let pkg_path = tmp.path().join("narrow.anselpkg");
-    let (narrow_pkg, state) = export_latest(&out, &pkg_path);
+    let (pkg_path, narrow_pkg, state) = narrow_package(tmp.path(), &data);
     let wide_config = state.network.with_transform_n(16);
-    let (wide, _) = checkpoint::load_init(&pkg_path, wide_config, &state.lambdas, &device).unwrap();
-    let prov = export::Provenance::default();
-    let wide_pkg = export::export(&wide, wide_config, &state.lambdas, &prov).unwrap();
+    let (wide_pkg, _) = widened_package(&pkg_path, wide_config, &state.lambdas);
     assert_eq!(wide_pkg.metadata.network.transform_channels(), 16);
     assert_decodes_alike(&narrow_pkg, &wide_pkg);
 
@@ -404,6 +407,7 @@ fn init_widens_narrower_transforms() {
     let wide_path = tmp.path().join("wide.anselpkg");
     export_latest(&wide_out, &wide_path);
     let narrow_config = wide_config.with_transform_n(8);
+    let device = burn::prelude::Device::flex();
     let err = checkpoint::load_init(&wide_path, narrow_config, &state.lambdas, &device)
         .map(|_| ())
         .expect_err("narrowing is refused")
