@@ -28,3 +28,22 @@ fn model_names_a_missing_package() {
         .failure()
         .stderr(predicates::str::contains("no/such.anselpkg"));
 }
+
+/// A reader that stops early (`ansel model | head -1`) ends the command quietly: no panic
+/// about a broken pipe, and success, as `head` expects of its writer.
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("ansel"))
+        .arg("model")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the command writes (it loads the model first).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -558,30 +558,31 @@ pub fn info(a: InfoArgs) -> Result<()> {
             "bpp": bpp,
             "tiles": tiles,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!(
+        outln!(
             "{source}: ansel {} file, {} bytes",
-            info.version, info.file_len
+            info.version,
+            info.file_len
         );
-        println!("  image    {}×{} {}", h.width, h.height, h.color);
-        println!("  quality  {}", h.quality);
-        println!("  model    {}", h.model);
-        println!(
+        outln!("  image    {}×{} {}", h.width, h.height, h.color);
+        outln!("  quality  {}", h.quality);
+        outln!("  model    {}", h.model);
+        outln!(
             "  tiles    {}×{} of {}×{}",
             h.tiles_x(),
             h.tiles_y(),
             h.tile_width,
             h.tile_height
         );
-        println!("  rate     {bpp:.4} bpp");
+        outln!("  rate     {bpp:.4} bpp");
         for (i, t) in info.tiles.iter().enumerate() {
             let secs: Vec<String> = t
                 .sections
                 .iter()
                 .map(|s| format!("{} {} B", s.kind, s.len))
                 .collect();
-            println!(
+            outln!(
                 "  tile {i}   {} (index check {:08x})",
                 secs.join(", "),
                 t.index_check

@@ -130,26 +130,26 @@ pub fn run(a: EvalArgs) -> Result<()> {
     results.meta = Some(meta);
 
     if a.verbose {
-        print!("{}", per_image_table(&evaluation));
-        println!();
+        out!("{}", per_image_table(&evaluation));
+        outln!();
     }
-    print!("{}", summary_table(&a.name, &evaluation, &results));
+    out!("{}", summary_table(&a.name, &evaluation, &results));
     let ours = results.psnr_curve()?;
     let anchors: Vec<RdCurve> = compared
         .iter()
         .filter_map(|c| c.file.psnr_curve().ok())
         .collect();
     if !anchors.is_empty() {
-        println!();
-        print!("{}", bd_rate_table(&ours, &anchors));
+        outln!();
+        out!("{}", bd_rate_table(&ours, &anchors));
         if let Ok(ours_ms) = results.ms_ssim_db_curve() {
             let ms_anchors: Vec<RdCurve> = compared
                 .iter()
                 .filter_map(|c| c.file.ms_ssim_db_curve().ok())
                 .collect();
             if !ms_anchors.is_empty() {
-                println!();
-                print!("{}", ms_ssim_bd_rate_table(&ours_ms, &ms_anchors));
+                outln!();
+                out!("{}", ms_ssim_bd_rate_table(&ours_ms, &ms_anchors));
             }
         }
     }

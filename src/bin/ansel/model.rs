@@ -40,31 +40,31 @@ pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
             "dataset_hash": m.dataset_hash,
             "note": m.note,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!("model      {} ({source})", codec.id());
-    println!(
+    outln!("model      {} ({source})", codec.id());
+    outln!(
         "network    mean-scale hyperprior, {}, {} parameters",
         m.network,
         codec.parameter_count()
     );
     let lambdas: Vec<String> = m.lambdas.iter().map(|l| l.to_string()).collect();
-    println!(
+    outln!(
         "λ ladder   {} (qualities 1..{})",
         lambdas.join(", "),
         m.lambdas.len()
     );
-    println!(
+    outln!(
         "training   {} steps, {:.1} h",
         m.steps,
         m.train_seconds / 3600.0
     );
     if !m.dataset_hash.is_empty() {
-        println!("data       sha256 {}", m.dataset_hash);
+        outln!("data       sha256 {}", m.dataset_hash);
     }
     if !m.note.is_empty() {
-        println!("note       {}", m.note);
+        outln!("note       {}", m.note);
     }
     Ok(())
 }
