@@ -129,27 +129,29 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let mut results = evaluation.results_file(&a.name, &description)?;
     results.meta = Some(meta);
 
+    // The report goes out last, so that the files are written even if its reader is gone.
+    let mut report = String::new();
     if a.verbose {
-        out!("{}", per_image_table(&evaluation));
-        outln!();
+        report += &per_image_table(&evaluation);
+        report += "\n";
     }
-    out!("{}", summary_table(&a.name, &evaluation, &results));
+    report += &summary_table(&a.name, &evaluation, &results);
     let ours = results.psnr_curve()?;
     let anchors: Vec<RdCurve> = compared
         .iter()
         .filter_map(|c| c.file.psnr_curve().ok())
         .collect();
     if !anchors.is_empty() {
-        outln!();
-        out!("{}", bd_rate_table(&ours, &anchors));
+        report += "\n";
+        report += &bd_rate_table(&ours, &anchors);
         if let Ok(ours_ms) = results.ms_ssim_db_curve() {
             let ms_anchors: Vec<RdCurve> = compared
                 .iter()
                 .filter_map(|c| c.file.ms_ssim_db_curve().ok())
                 .collect();
             if !ms_anchors.is_empty() {
-                outln!();
-                out!("{}", ms_ssim_bd_rate_table(&ours_ms, &ms_anchors));
+                report += "\n";
+                report += &ms_ssim_bd_rate_table(&ours_ms, &ms_anchors);
             }
         }
     }
@@ -185,6 +187,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         options.qualities.len(),
         started.elapsed().as_secs_f64()
     );
+    out!("{report}");
     Ok(())
 }
 
