@@ -142,26 +142,21 @@ pub fn load_init(
     let package = crate::package::Package::from_bytes(&bytes).map_err(|e| err(e.to_string()))?;
     let stored = package.metadata.network;
     // A run may ask for more latent channels, or wider transforms, than the package has: the
-    // network is widened.
-    let (t_stored, t_run) = (stored.transform_channels(), config.transform_channels());
-    if stored.n != config.n || stored.m > config.m || t_stored > t_run {
-        return Err(err(format!(
-            "package has network {stored:?}, the run asks for {config:?} (only M and the \
-             transforms' width may grow)"
-        )));
-    }
-    let network =
-        crate::model::load_package_weights(&package.weights, stored, device).map_err(err)?;
+    // network is widened (`Network::widened` refuses any other change of shape).
+    let network = crate::model::load_package_weights(&package.weights, stored, device)
+        .map_err(err)?
+        .widened(config, device)
+        .map_err(err)?;
     if stored.m < config.m {
         eprintln!(
-            "widening the package's latent from {} to {} channels",
+            "widened the package's latent from {} to {} channels",
             stored.m, config.m
         );
     }
+    let (t_stored, t_run) = (stored.transform_channels(), config.transform_channels());
     if t_stored < t_run {
-        eprintln!("widening the package's transforms from {t_stored} to {t_run} hidden channels");
+        eprintln!("widened the package's transforms from {t_stored} to {t_run} hidden channels");
     }
-    let network = network.widened(config, device).map_err(err)?;
     let from: Ladder = package
         .metadata
         .lambdas

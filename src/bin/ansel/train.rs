@@ -48,9 +48,10 @@ pub struct TrainArgs {
     /// narrower transforms is widened to T; the new units start unused.
     #[arg(long, value_name = "T")]
     transform_n: Option<usize>,
-    /// λ of qualities 1 to 8: `default` (0.0003 … 0.18, 0.07–1.79 bpp on Kodak with the default model), `compressai`
-    /// (0.0018 … 0.18), or eight comma-separated numbers. A resumed run keeps its own ladder
-    /// unless this is given; --init moves a package's gains onto the new ladder.
+    /// λ of qualities 1 to 8: `default` (0.0003 … 0.18; assets/MODEL.md gives the bpp each
+    /// reaches on Kodak), `compressai` (0.0018 … 0.18), or eight comma-separated numbers. A
+    /// resumed run keeps its own ladder unless this is given; --init moves a package's gains onto
+    /// the new ladder.
     #[arg(long, value_parser = parse_ladder, value_name = "default|compressai|λ1,…,λ8")]
     lambdas: Option<Ladder>,
     /// Seed.
