@@ -103,8 +103,11 @@ impl Default for TrainConfig {
             network: NetworkConfig::default(),
             lambdas: DEFAULT_LADDER,
             steps: 100_000,
-            batch: 8,
-            patch: 128,
+            // Two 256² crops: the same pixels per step as eight 128² ones, but z is 4×4 instead
+            // of 2×2, less of it at a border. Measured on Kodak, same start and time: −6.3 %
+            // BD-rate against −0.7 % for 8 × 128² (docs/training/README.md, run 12).
+            batch: 2,
+            patch: 256,
             lr: 5e-4,
             warmup: 500,
             decay_from: 0.8,

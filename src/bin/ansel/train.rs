@@ -20,10 +20,11 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100_000)]
     steps: u64,
     /// Crops per batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 2)]
     batch: usize,
-    /// Crop size in pixels (multiple of 64).
-    #[arg(long, default_value_t = 128)]
+    /// Crop size in pixels (multiple of 64). 256 trains better than 128 at the same pixels per
+    /// step (docs/training/README.md, run 12); images smaller than this are skipped.
+    #[arg(long, default_value_t = 256)]
     patch: usize,
     /// Peak learning rate.
     #[arg(long, default_value_t = 5e-4)]
