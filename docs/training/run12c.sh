@@ -1,0 +1,25 @@
+#!/bin/bash
+# Run 12b continued (session 13 end): a fourth cycle on 2 × 256² crops, two threads, NAME=b.
+# as an A/B of crop size run side by side, one thread each: NAME=a (8 × 128²) or NAME=b (2 × 256²,
+# the same pixels per step). Seed 3: fresh crops (earlier runs from packages all began at seed 0).
+# Each phase is "lr steps"; a phase stops by --session-steps, validates on Kodak and checkpoints.
+cd ~/ansel-runs
+export LD_LIBRARY_PATH=~/ansel-runs/torch-venv/lib/python3.11/site-packages/torch/lib
+
+case $NAME in a) BATCH=8 PATCH=128 ;; b) BATCH=2 PATCH=256 ;; *) exit 2 ;; esac
+IFS='|' read -ra P <<< "$PHASES"
+for ph in "${P[@]}"; do
+  read lr n <<< "$ph"
+  [ -e STOP-$NAME ] && exit 0
+  target=$(( ${done_steps:-0} + n )); done_steps=$target
+  cur=$(cat $NAME/checkpoints/LATEST 2>/dev/null | sed 's/[^0-9]//g' | sed 's/^0*//'); cur=${cur:-0}
+  [ "$cur" -ge "$target" ] && continue
+  echo "$(date) phase lr=$lr to step $target (from $cur)" >> $NAME.out
+  bin/ansel-t128 train --data /work/shared/datasets/train --out ~/ansel-runs/$NAME \
+    --n 96 --m 192 --batch $BATCH --patch $PATCH --lr $lr --steps 150000 --seed 3 \
+    --straight-through-from 0 --resume --init ~/ansel-runs/t128-init.anselpkg \
+    --checkpoint-minutes 4 --log-every 50 --device libtorch --lambdas default \
+    --val-dir /work/shared/datasets/kodak --validate-every 100000 \
+    --session-steps $(( target - cur )) >> $NAME.out 2>&1 || { echo "exit $?" >> $NAME.out; exit 1; }
+done
+echo "$(date) all phases done" >> $NAME.out
