@@ -3,9 +3,11 @@
 # as an A/B of crop size run side by side, one thread each: NAME=a (8 × 128²) or NAME=b (2 × 256²,
 # the same pixels per step). Seed 3: fresh crops (earlier runs from packages all began at seed 0).
 # Each phase is "lr steps"; a phase stops by --session-steps, validates on Kodak and checkpoints.
+# PHASES counts from the run's start, so appending phases continues a finished run: run 12b's
+# fourth cycle was NAME=b THREADS=2 PHASES="…|1e-4 1500|3e-5 1100|1e-5 450" (two cores, alone).
 cd ~/ansel-runs
 export LD_LIBRARY_PATH=~/ansel-runs/torch-venv/lib/python3.11/site-packages/torch/lib
-export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+export OMP_NUM_THREADS=${THREADS:-1} MKL_NUM_THREADS=${THREADS:-1}
 case $NAME in a) BATCH=8 PATCH=128 ;; b) BATCH=2 PATCH=256 ;; *) exit 2 ;; esac
 IFS='|' read -ra P <<< "$PHASES"
 for ph in "${P[@]}"; do
