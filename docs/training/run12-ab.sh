@@ -5,10 +5,18 @@
 # Each phase is "lr steps"; a phase stops by --session-steps, validates on Kodak and checkpoints.
 # PHASES counts from the run's start, so appending phases continues a finished run: run 12b's
 # fourth cycle was NAME=b THREADS=2 PHASES="…|1e-4 1500|3e-5 1100|1e-5 450" (two cores, alone).
+#
+# Run 13 (session 14), the fifth cycle, was an A/B of crop size from there: NAME=b went on with
+# 2 × 256² crops; NAME=c, a copy of run b's directory at step 8,100 (`cp -r b c`, Adam state
+# included), with 1 × 384² crops (12 % more pixels per step; images under 384 px on a side drop
+# out, 223 of 301 remain). With C4="1e-4 2500|3e-5 1700|1e-5 850|1e-4 1500|3e-5 1100|1e-5 450":
+#   NAME=b PHASES="$C4|1e-4 3200|3e-5 1700|1e-5 900"
+#   NAME=c PHASES="$C4|1e-4 2270|3e-5 1200|1e-5 640"
+# c's phases are 71 % of b's for equal wall time: it measured 0.65 steps/s against b's 0.92.
 cd ~/ansel-runs
 export LD_LIBRARY_PATH=~/ansel-runs/torch-venv/lib/python3.11/site-packages/torch/lib
 export OMP_NUM_THREADS=${THREADS:-1} MKL_NUM_THREADS=${THREADS:-1}
-case $NAME in a) BATCH=8 PATCH=128 ;; b) BATCH=2 PATCH=256 ;; *) exit 2 ;; esac
+case $NAME in a) BATCH=8 PATCH=128 ;; b) BATCH=2 PATCH=256 ;; c) BATCH=1 PATCH=384 ;; *) exit 2 ;; esac
 IFS='|' read -ra P <<< "$PHASES"
 for ph in "${P[@]}"; do
   read lr n <<< "$ph"

@@ -8,6 +8,9 @@ use ansel::backend::DeviceChoice;
 use ansel::model::{Ladder, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER, RUNGS};
 use ansel::train::{self, checkpoint, export, RunOptions, TrainConfig};
 
+/// The library's defaults, so `ansel train --help` and `TrainConfig::default()` cannot disagree.
+static DEFAULTS: std::sync::LazyLock<TrainConfig> = std::sync::LazyLock::new(TrainConfig::default);
+
 #[derive(Args)]
 pub struct TrainArgs {
     /// Directory of training images (never Kodak).
@@ -17,32 +20,32 @@ pub struct TrainArgs {
     #[arg(long)]
     out: PathBuf,
     /// Total steps of the schedule.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = DEFAULTS.steps)]
     steps: u64,
     /// Crops per batch.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = DEFAULTS.batch)]
     batch: usize,
     /// Crop size in pixels (multiple of 64). 256 trains better than 128 at the same pixels per
     /// step (docs/training/README.md, run 12); images smaller than this are skipped.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = DEFAULTS.patch)]
     patch: usize,
     /// Peak learning rate.
-    #[arg(long, default_value_t = 5e-4)]
+    #[arg(long, default_value_t = DEFAULTS.lr)]
     lr: f64,
     /// Learning rate of the z prior's quantiles (auxiliary loss).
-    #[arg(long, default_value_t = 1e-2)]
+    #[arg(long, default_value_t = DEFAULTS.aux_lr)]
     aux_lr: f64,
     /// Step from which the synthesis trains on rounded latents instead of noisy ones.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, default_value_t = DEFAULTS.straight_through_from)]
     straight_through_from: u64,
     /// Per-parameter gradient norm clipping (0: off).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = DEFAULTS.grad_clip)]
     grad_clip: f64,
     /// Hidden/hyper-latent channels N.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = DEFAULTS.network.n)]
     n: usize,
     /// Latent channels M.
-    #[arg(long, default_value_t = 192)]
+    #[arg(long, default_value_t = DEFAULTS.network.m)]
     m: usize,
     /// Hidden channels of the analysis and synthesis transforms, if not N: more capacity at
     /// high rates, for about (T/N)² the time of their middle layers. With --init, a package with
@@ -56,7 +59,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = parse_ladder, value_name = "default|compressai|λ1,…,λ8")]
     lambdas: Option<Ladder>,
     /// Seed.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = DEFAULTS.seed)]
     seed: u64,
     /// Continue from the latest checkpoint in --out (starts fresh if there is none).
     #[arg(long)]
@@ -72,23 +75,23 @@ pub struct TrainArgs {
     /// Make it slow: run 10's new channels came alive only while the weight was about 0.1
     /// (ramp 60,000); a resumed run may shorten it once they carry rate. Refused in a run that
     /// did not widen.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = DEFAULTS.new_channel_ramp)]
     new_channel_ramp: u64,
     /// Stop after this many steps in this session.
     #[arg(long)]
     session_steps: Option<u64>,
     /// Minutes between checkpoints.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = DEFAULTS.checkpoint_minutes)]
     checkpoint_minutes: f64,
     /// Steps between log lines.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = DEFAULTS.log_every)]
     log_every: u64,
     /// Weigh each sample's loss by (λ/λ̄)^−β so that low rates steer the shared transforms as
     /// much as high ones (0: plain loss; 0.5 about evens out the rungs).
-    #[arg(long, default_value_t = 0.0, value_name = "β")]
+    #[arg(long, default_value_t = DEFAULTS.rung_balance, value_name = "β")]
     rung_balance: f64,
     /// Steps between validations through the real codec (0: never).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = DEFAULTS.validate_every)]
     validate_every: u64,
     /// Validation images (never used for training).
     #[arg(long, default_value = "../shared/datasets/kodak")]
