@@ -10,8 +10,8 @@
 # 2 × 256² crops; NAME=c, a copy of run b's directory at step 8,100 (`cp -r b c`, Adam state
 # included), with 1 × 384² crops (12 % more pixels per step; images under 384 px on a side drop
 # out, 223 of 301 remain). With C4="1e-4 2500|3e-5 1700|1e-5 850|1e-4 1500|3e-5 1100|1e-5 450":
-#   NAME=b PHASES="$C4|1e-4 3200|3e-5 1700|1e-5 900"
-#   NAME=c PHASES="$C4|1e-4 2270|3e-5 1200|1e-5 640"
+#   NAME=b PHASES="$C4|1e-4 2600|3e-5 1500|1e-5 800"
+#   NAME=c PHASES="$C4|1e-4 1850|3e-5 1065|1e-5 570"
 # c's phases are 71 % of b's for equal wall time: it measured 0.65 steps/s against b's 0.92.
 cd ~/ansel-runs
 export LD_LIBRARY_PATH=~/ansel-runs/torch-venv/lib/python3.11/site-packages/torch/lib
