@@ -74,6 +74,37 @@ pub fn bd_psnr(
     )
 }
 
+/// The interval [`bd_rate`] averages over: the quality range both curves cover, and what the `test` curve
+/// spends at its two ends. Worth printing beside a BD-rate: a claim like "−10 % over 0.15–1.5 bpp" holds
+/// only if the range really spans those rates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BdRange {
+    /// Lowest and highest quality both curves reach (e.g. PSNR in dB).
+    pub quality: (f64, f64),
+    /// The `test` curve's rate at those two qualities: PCHIP in log-rate, so exact at its own points.
+    pub test_rate: (f64, f64),
+}
+
+/// The [`BdRange`] of `test` against `anchor`. Same point conventions and errors as [`bd_rate`], with PCHIP's
+/// minimum of two points per curve.
+pub fn bd_range(anchor: &[(f64, f64)], test: &[(f64, f64)]) -> Result<BdRange, EvalError> {
+    let method = BdMethod::Pchip;
+    let (a, t) = (
+        check(anchor, "anchor", method)?,
+        check(test, "test", method)?,
+    );
+    let lo = a[0].1.max(t[0].1);
+    let hi = a[a.len() - 1].1.min(t[t.len() - 1].1);
+    if hi <= lo {
+        return Err(EvalError::NoOverlap);
+    }
+    let log_rate = Pchip::new(&t.iter().map(|&(r, q)| (q, r.ln())).collect::<Vec<_>>());
+    Ok(BdRange {
+        quality: (lo, hi),
+        test_rate: (log_rate.at(lo).exp(), log_rate.at(hi).exp()),
+    })
+}
+
 /// Validates a curve and returns it sorted by rate.
 fn check(
     points: &[(f64, f64)],
@@ -237,6 +268,24 @@ impl Pchip {
         Pchip { x, y, d }
     }
 
+    /// Piece `k` in local power form `p(s) = y0 + d0 s + c2 s² + c3 s³`, `s = x − x[k]`: `[y0, d0, c2, c3]`.
+    fn piece(&self, k: usize) -> [f64; 4] {
+        let hk = self.x[k + 1] - self.x[k];
+        let slope = (self.y[k + 1] - self.y[k]) / hk;
+        let (d0, d1) = (self.d[k], self.d[k + 1]);
+        let c2 = (3.0 * slope - 2.0 * d0 - d1) / hk;
+        let c3 = (d0 + d1 - 2.0 * slope) / (hk * hk);
+        [self.y[k], d0, c2, c3]
+    }
+
+    /// Value at `x` (within the data range; the end pieces extend beyond it).
+    fn at(&self, x: f64) -> f64 {
+        let k = self.x[1..self.x.len() - 1].partition_point(|&xk| xk <= x);
+        let [y0, d0, c2, c3] = self.piece(k);
+        let s = x - self.x[k];
+        y0 + s * (d0 + s * (c2 + s * c3))
+    }
+
     /// Mean value over [lo, hi] (within the data range), integrating each Hermite piece exactly.
     fn mean(&self, lo: f64, hi: f64) -> f64 {
         let mut total = 0.0;
@@ -246,13 +295,8 @@ impl Pchip {
             if b <= a {
                 continue;
             }
-            // Local power form p(s) = y0 + d0 s + c2 s² + c3 s³ with s = x − x0.
-            let hk = x1 - x0;
-            let slope = (self.y[k + 1] - self.y[k]) / hk;
-            let (d0, d1) = (self.d[k], self.d[k + 1]);
-            let c2 = (3.0 * slope - 2.0 * d0 - d1) / hk;
-            let c3 = (d0 + d1 - 2.0 * slope) / (hk * hk);
-            let prim = |s: f64| s * (self.y[k] + s * (d0 / 2.0 + s * (c2 / 3.0 + s * c3 / 4.0)));
+            let [y0, d0, c2, c3] = self.piece(k);
+            let prim = |s: f64| s * (y0 + s * (d0 / 2.0 + s * (c2 / 3.0 + s * c3 / 4.0)));
             total += prim(b - x0) - prim(a - x0);
         }
         total / (hi - lo)
@@ -397,6 +441,27 @@ mod tests {
         for m in [BdMethod::Cubic, BdMethod::Pchip] {
             close(bd_rate(&vtm, &cheaper, m).unwrap(), -20.0, 1e-9);
         }
+    }
+
+    #[test]
+    fn bd_range_is_the_shared_quality_span_with_test_rates_at_its_ends() {
+        // Test rates grow as e^(q/10): ln-rate is linear in quality, so PCHIP reproduces it between points.
+        let test: Vec<_> = [20.0, 30.0, 40.0, 50.0]
+            .iter()
+            .map(|&q: &f64| ((q / 10.0).exp(), q))
+            .collect();
+        let anchor = [(1.0, 25.0), (2.0, 31.0), (4.0, 36.0), (8.0, 45.0)];
+        let r = bd_range(&anchor, &test).unwrap();
+        assert_eq!(r.quality, (25.0, 45.0));
+        close(r.test_rate.0, 2.5f64.exp(), 1e-12);
+        close(r.test_rate.1, 4.5f64.exp(), 1e-12);
+        // Swapped, the span is the same and the ends fall on the (now test) curve's own points.
+        let r = bd_range(&test, &anchor).unwrap();
+        assert_eq!(r.quality, (25.0, 45.0));
+        close(r.test_rate.0, 1.0, 1e-12);
+        close(r.test_rate.1, 8.0, 1e-12);
+        let far = [(9.0, 60.0), (10.0, 61.0)];
+        assert!(matches!(bd_range(&anchor, &far), Err(EvalError::NoOverlap)));
     }
 
     #[test]

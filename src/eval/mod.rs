@@ -13,7 +13,7 @@ pub mod metrics;
 pub mod plot;
 pub mod report;
 
-pub use bdrate::{bd_psnr, bd_rate, BdMethod};
+pub use bdrate::{bd_psnr, bd_range, bd_rate, BdMethod, BdRange};
 pub use harness::{evaluate, load_dataset, Evaluation, HarnessError, HarnessOptions};
 pub use metrics::{
     ms_ssim_db, ms_ssim_rgb, mse_rgb, psnr_from_mse, psnr_rgb, ssim_rgb, MS_SSIM_MIN_SIDE,

@@ -6,7 +6,7 @@
 //! metric is optional, the legacy keys `psnr` / `ms-ssim` and the papers' `ms-ssim-db-rgb` are understood, and any
 //! other key inside `results` (e.g. `quality`) is kept in [`Results::extra`] and written back.
 
-use super::bdrate::{bd_psnr, bd_rate, BdMethod};
+use super::bdrate::{bd_psnr, bd_range, bd_rate, BdMethod};
 use super::metrics::{ms_ssim_db, ms_ssim_rgb, psnr_rgb};
 use super::EvalError;
 use image::RgbImage;
@@ -240,15 +240,18 @@ pub fn mean_results(
 }
 
 /// A Markdown table (readable as plain text) of the BD-rate of `ours` against each anchor in `anchors`, with both
-/// fits, plus BD-PSNR (the quality delta in the curves' unit, dB). Negative BD-rate / positive BD-PSNR means
-/// `ours` is better. Cells that cannot be computed show `n/a` and the reason is listed under the table.
+/// fits, plus BD-PSNR (the quality delta in the curves' unit, dB), and the range both are averaged over (see
+/// [`bd_range`](super::bd_range)): its quality span and `ours`' rate (bpp) at either end. Negative BD-rate /
+/// positive BD-PSNR means `ours` is better. Cells that cannot be computed show `n/a` and the reason is listed under the table.
 pub fn bd_rate_table(ours: &RdCurve, anchors: &[RdCurve]) -> String {
     let mut out = format!(
         "BD-rate of {} against each anchor (negative: {} needs fewer bits)\n\n",
         ours.name, ours.name
     );
-    out.push_str("| Anchor | BD-rate cubic | BD-rate PCHIP | BD-PSNR cubic | BD-PSNR PCHIP |\n");
-    out.push_str("|---|---:|---:|---:|---:|\n");
+    out.push_str(
+        "| Anchor | BD-rate cubic | BD-rate PCHIP | BD-PSNR cubic | BD-PSNR PCHIP | over (PSNR; our bpp) |\n",
+    );
+    out.push_str("|---|---:|---:|---:|---:|---|\n");
     let mut notes = Vec::new();
     for anchor in anchors {
         let mut cell = |r: Result<f64, EvalError>, unit: &str| match r {
@@ -267,6 +270,13 @@ pub fn bd_rate_table(ours: &RdCurve, anchors: &[RdCurve]) -> String {
             cell(bd_rate(a, o, BdMethod::Pchip), "%"),
             cell(bd_psnr(a, o, BdMethod::Cubic), "dB"),
             cell(bd_psnr(a, o, BdMethod::Pchip), "dB"),
+            bd_range(a, o).map_or_else(
+                |_| "n/a".to_string(),
+                |r| {
+                    let ((q0, q1), (r0, r1)) = (r.quality, r.test_rate);
+                    format!("{q0:.1}–{q1:.1} dB; {r0:.3}–{r1:.3} bpp")
+                },
+            ),
         ];
         let _ = writeln!(out, "| {} | {} |", anchor.name, cells.join(" | "));
     }
@@ -467,7 +477,7 @@ mod tests {
         let table = bd_rate_table(&ours, &[curve("compressai/vtm.json"), too_few]);
         println!("{table}");
         assert!(
-            table.contains("| VTM | +30.14 % | +30.49 % | -1.27 dB | -1.26 dB |"),
+            table.contains("| VTM | +30.14 % | +30.49 % | -1.27 dB | -1.26 dB | 27.6–40.6 dB; 0.131–1.660 bpp |"),
             "{table}"
         );
         assert!(table.contains("| three points | n/a | "), "{table}");
