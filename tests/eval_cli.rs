@@ -73,6 +73,7 @@ fn eval_writes_results_plot_and_bd_rate_table() {
             "| quality | bpp | PSNR (dB) | MS-SSIM | enc (ms) | dec (ms) |",
         ))
         .stdout(contains("| 6 | "));
+    let first = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     if webp.is_some() {
         assert
             .stdout(contains("| Anchor | BD-rate cubic | BD-rate PCHIP |"))
@@ -114,6 +115,43 @@ fn eval_writes_results_plot_and_bd_rate_table() {
     assert_eq!((png.width(), png.height()), (1200, 800));
     // Atomic writes leave no temporary files behind.
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 3);
+
+    // --results redraws the same report and plot from the JSON alone, coding nothing.
+    let replot = out.join("again.png");
+    let mut cmd = cargo_bin_cmd!("ansel");
+    cmd.arg("eval")
+        .arg("--results")
+        .arg(&json)
+        .arg("--plot")
+        .arg(&replot);
+    if let Some(p) = &webp {
+        cmd.arg("--compare").arg(p);
+    }
+    let again = cmd.assert().success().get_output().stdout.clone();
+    assert_eq!(String::from_utf8(again).unwrap(), first);
+    assert_eq!(
+        image::open(&replot).unwrap().to_rgb8(),
+        png.to_rgb8(),
+        "same plot"
+    );
+}
+
+#[test]
+fn eval_results_mode_rejects_coding_options_and_bad_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let eval = |args: &[&str]| {
+        let mut cmd = cargo_bin_cmd!("ansel");
+        cmd.arg("eval").args(args);
+        cmd.assert().failure()
+    };
+    eval(&["--results", "r.json", "--dataset", "kodak"]).stderr(contains("cannot be used with"));
+    eval(&["--results", "r.json", "--qualities", "2"]).stderr(contains("cannot be used with"));
+    eval(&[]).stderr(contains("--dataset"));
+    let missing = tmp.path().join("missing.json");
+    eval(&["--results", missing.to_str().unwrap()]).stderr(contains("missing.json"));
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, "{\"name\": 1}").unwrap();
+    eval(&["--results", bad.to_str().unwrap()]).stderr(contains("bad.json"));
 }
 
 #[test]

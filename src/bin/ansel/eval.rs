@@ -27,11 +27,21 @@ CompressAI computes them. Times are wall seconds of Codec::encode / Codec::decod
 BD-rate is Bjøntegaard's delta rate on the PSNR curves, with the classic cubic fit and with PCHIP. Output files \
 are written atomically and replace existing ones.
 
-Example: ansel eval --dataset kodak --json kodak.json --plot kodak.png --compare vtm.json webp.json")]
+With --results, nothing is coded: the tables and plot are redrawn from a results file written earlier (by \
+--json, or any CompressAI-format file), e.g. to compare it with new anchors.
+
+Example: ansel eval --dataset kodak --json kodak.json --plot kodak.png --compare vtm.json webp.json
+         ansel eval --results kodak.json --compare avif.json --plot kodak-avif.png")]
 pub struct EvalArgs {
     /// Directory of images to evaluate on (PNG, JPEG, PPM, BMP, TIFF, WebP; sorted by name).
-    #[arg(long, value_name = "DIR")]
-    dataset: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "results")]
+    dataset: Option<PathBuf>,
+    /// Report on this results file instead of coding a data set: its table, the BD-rate tables against
+    /// --compare, and --plot.
+    #[arg(long, value_name = "RESULTS.json", conflicts_with_all = [
+        "dataset", "qualities", "model", "json", "per_image", "name", "limit", "jobs", "device",
+    ])]
+    results: Option<PathBuf>,
     /// Qualities to code at, comma-separated (1 to 8, fractions allowed).
     #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8")]
     qualities: Vec<f32>,
@@ -102,40 +112,16 @@ pub fn run(a: EvalArgs) -> Result<()> {
     for out in [&a.json, &a.per_image, &a.plot].into_iter().flatten() {
         check_output_dir(out)?;
     }
-    let device = crate::device::select(a.device)?;
-    let codec = match &a.model {
-        Some(p) => Codec::from_package_file(p)?,
-        None => Codec::embedded()?,
-    }
-    .on_device(&device);
-    let images = harness::load_dataset(&a.dataset, a.limit)?;
-    warn_conversions(&images);
-    let options = HarnessOptions {
-        qualities: a.qualities.clone(),
-        jobs: a.jobs as usize,
+    let Measured {
+        results,
+        mut report,
+        plot_title,
+    } = match (&a.results, &a.dataset) {
+        (Some(path), _) => reread(path)?,
+        (None, Some(dataset)) => measure(&a, dataset, started)?,
+        (None, None) => unreachable!("clap requires --dataset without --results"),
     };
 
-    let tasks = (images.len() * options.qualities.len()) as u64;
-    let bar = progress_bar(tasks);
-    let evaluation = harness::evaluate(&codec, &images, &options, &|r, q| {
-        bar.set_message(format!("{} q{q}", r.image));
-        bar.inc(1);
-    });
-    bar.finish_and_clear();
-    let evaluation = evaluation?;
-    let eval_seconds = started.elapsed().as_secs_f64();
-
-    let (description, meta) = describe(&a, &codec, device.description(), &images, eval_seconds);
-    let mut results = evaluation.results_file(&a.name, &description)?;
-    results.meta = Some(meta);
-
-    // The report goes out last, so that the files are written even if its reader is gone.
-    let mut report = String::new();
-    if a.verbose {
-        report += &per_image_table(&evaluation);
-        report += "\n";
-    }
-    report += &summary_table(&a.name, &evaluation, &results);
     let ours = results.psnr_curve()?;
     let anchors: Vec<RdCurve> = compared
         .iter()
@@ -155,6 +141,72 @@ pub fn run(a: EvalArgs) -> Result<()> {
             }
         }
     }
+    // The report goes out last, so that the files are written even if its reader is gone.
+    if let Some(path) = &a.plot {
+        write_atomically(path, |tmp| -> std::result::Result<(), HarnessError> {
+            Ok(plot_rd(
+                tmp,
+                &plot_title,
+                &[ours],
+                &anchors,
+                &PlotOptions::default(),
+            )?)
+        })?;
+        eprintln!("wrote {}", path.display());
+    }
+    out!("{report}");
+    Ok(())
+}
+
+/// Our results, the report so far (per-image and summary tables) and the plot's title.
+struct Measured {
+    results: ResultsFile,
+    report: String,
+    plot_title: String,
+}
+
+/// Codes every image of `dataset` at every quality; writes --json and --per-image.
+fn measure(a: &EvalArgs, dataset: &Path, started: Instant) -> Result<Measured> {
+    let device = crate::device::select(a.device)?;
+    let codec = match &a.model {
+        Some(p) => Codec::from_package_file(p)?,
+        None => Codec::embedded()?,
+    }
+    .on_device(&device);
+    let images = harness::load_dataset(dataset, a.limit)?;
+    warn_conversions(&images);
+    let options = HarnessOptions {
+        qualities: a.qualities.clone(),
+        jobs: a.jobs as usize,
+    };
+
+    let tasks = (images.len() * options.qualities.len()) as u64;
+    let bar = progress_bar(tasks);
+    let evaluation = harness::evaluate(&codec, &images, &options, &|r, q| {
+        bar.set_message(format!("{} q{q}", r.image));
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let evaluation = evaluation?;
+    let eval_seconds = started.elapsed().as_secs_f64();
+
+    let (description, meta) = describe(
+        a,
+        dataset,
+        &codec,
+        device.description(),
+        &images,
+        eval_seconds,
+    );
+    let mut results = evaluation.results_file(&a.name, &description)?;
+    results.meta = Some(meta);
+
+    let mut report = String::new();
+    if a.verbose {
+        report += &per_image_table(&evaluation);
+        report += "\n";
+    }
+    report += &summary_table(&results, Some(images.len()));
 
     if let Some(path) = &a.json {
         write_json(path, &results)?;
@@ -164,31 +216,39 @@ pub fn run(a: EvalArgs) -> Result<()> {
         write_json(path, &evaluation.per_image_file(&a.name, &description))?;
         eprintln!("wrote {}", path.display());
     }
-    if let Some(path) = &a.plot {
-        let title = format!(
-            "{} ({} images): PSNR-RGB vs rate",
-            dataset_name(&a.dataset),
-            images.len()
-        );
-        write_atomically(path, |tmp| -> std::result::Result<(), HarnessError> {
-            Ok(plot_rd(
-                tmp,
-                &title,
-                &[ours],
-                &anchors,
-                &PlotOptions::default(),
-            )?)
-        })?;
-        eprintln!("wrote {}", path.display());
-    }
     eprintln!(
-        "{} images × {} qualities in {:.1} s",
+        "{} images × {} qualities in {eval_seconds:.1} s",
         images.len(),
         options.qualities.len(),
-        started.elapsed().as_secs_f64()
     );
-    out!("{report}");
-    Ok(())
+    let plot_title = format!(
+        "{} ({} images): PSNR-RGB vs rate",
+        dataset_name(dataset),
+        images.len()
+    );
+    Ok(Measured {
+        results,
+        report,
+        plot_title,
+    })
+}
+
+/// Reads back a results file for `--results`; the plot is titled as `measure` titled it where the file's
+/// `meta` (written by `ansel eval --json`) says which data set it was.
+fn reread(path: &Path) -> Result<Measured> {
+    let results = ResultsFile::read(path)?;
+    let meta = results.meta.as_ref();
+    let images = meta.and_then(|m| m["images"].as_u64()).map(|n| n as usize);
+    let plot_title = match (meta.and_then(|m| m["dataset"].as_str()), images) {
+        (Some(dataset), Some(n)) => format!("{dataset} ({n} images): PSNR-RGB vs rate"),
+        _ => "PSNR-RGB vs rate".to_string(),
+    };
+    let report = summary_table(&results, images);
+    Ok(Measured {
+        results,
+        report,
+        plot_title,
+    })
 }
 
 /// Fails early if an output's directory does not exist.
@@ -252,6 +312,7 @@ fn dataset_name(dir: &Path) -> String {
 /// definitions of the numbers, machine.
 fn describe(
     a: &EvalArgs,
+    dataset: &Path,
     codec: &Codec,
     device: &str,
     images: &[DatasetImage],
@@ -259,7 +320,7 @@ fn describe(
 ) -> (String, serde_json::Value) {
     let m = codec.metadata();
     let command = shell_words(std::env::args());
-    let dataset = dataset_name(&a.dataset);
+    let dataset = dataset_name(dataset);
     let qualities: Vec<String> = a.qualities.iter().map(|q| q.to_string()).collect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let model = format!(
@@ -334,19 +395,27 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
         .map_or_else(|| "n/a".to_string(), |v| format!("{v:.digits$}"))
 }
 
-/// Mean per quality: quality, bpp, PSNR, MS-SSIM, encode and decode milliseconds.
-fn summary_table(name: &str, e: &Evaluation, f: &ResultsFile) -> String {
+/// Mean per quality: quality, bpp, PSNR, MS-SSIM, encode and decode milliseconds. Qualities come from the file's
+/// `quality` list where it has one (ours do), else the points are numbered.
+fn summary_table(f: &ResultsFile, images: Option<usize>) -> String {
     let r = &f.results;
-    let mut out = format!("{name}: mean over {} images\n\n", e.images.len());
+    let mut out = match images {
+        Some(n) => format!("{}: mean over {n} images\n\n", f.name),
+        None => format!("{}\n\n", f.name),
+    };
     out.push_str("| quality | bpp | PSNR (dB) | MS-SSIM | enc (ms) | dec (ms) |\n");
     out.push_str("|---:|---:|---:|---:|---:|---:|\n");
     let at = |v: &Option<Vec<f64>>, i: usize| v.as_ref().and_then(|v| v.get(i)).copied();
-    for (i, q) in e.qualities.iter().enumerate() {
+    let psnr = r.psnr_rgb.as_ref().or(r.psnr.as_ref()).cloned();
+    for (i, bpp) in r.bpp.iter().enumerate() {
+        let quality = match r.extra.get("quality").and_then(|q| q.get(i)?.as_f64()) {
+            Some(q) => q.to_string(),
+            None => format!("#{}", i + 1),
+        };
         let _ = writeln!(
             out,
-            "| {q} | {:.4} | {} | {} | {} | {} |",
-            r.bpp[i],
-            fmt_opt(at(&r.psnr_rgb, i), 3),
+            "| {quality} | {bpp:.4} | {} | {} | {} | {} |",
+            fmt_opt(at(&psnr, i), 3),
             fmt_opt(at(&r.ms_ssim_rgb, i), 5),
             fmt_opt(at(&r.encoding_time, i).map(|t| t * 1e3), 1),
             fmt_opt(at(&r.decoding_time, i).map(|t| t * 1e3), 1),
