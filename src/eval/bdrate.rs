@@ -105,6 +105,17 @@ pub fn bd_range(anchor: &[(f64, f64)], test: &[(f64, f64)]) -> Result<BdRange, E
     })
 }
 
+/// The quality `curve` reaches at `rate`, interpolated with PCHIP in log-rate (exact at its points);
+/// `None` outside its rates. Same point conventions and errors as [`bd_rate`], at least two points.
+pub fn quality_at(curve: &[(f64, f64)], rate: f64) -> Result<Option<f64>, EvalError> {
+    let c = check(curve, "curve", BdMethod::Pchip)?;
+    if !(c[0].0..=c[c.len() - 1].0).contains(&rate) {
+        return Ok(None);
+    }
+    let by_log_rate: Vec<_> = c.iter().map(|&(r, q)| (r.ln(), q)).collect();
+    Ok(Some(Pchip::new(&by_log_rate).at(rate.ln())))
+}
+
 /// Validates a curve and returns it sorted by rate.
 fn check(
     points: &[(f64, f64)],
@@ -462,6 +473,21 @@ mod tests {
         close(r.test_rate.1, 8.0, 1e-12);
         let far = [(9.0, 60.0), (10.0, 61.0)];
         assert!(matches!(bd_range(&anchor, &far), Err(EvalError::NoOverlap)));
+    }
+
+    #[test]
+    fn quality_at_interpolates_in_log_rate_within_the_curve() {
+        let curve = [(1.0, 30.0), (2.0, 33.0), (4.0, 36.0), (8.0, 39.0)];
+        close(quality_at(&curve, 2.0).unwrap().unwrap(), 33.0, 1e-12);
+        // Collinear in log-rate: PCHIP is that line, so √2·2 lies halfway between 33 and 36.
+        close(
+            quality_at(&curve, 2.0 * 2f64.sqrt()).unwrap().unwrap(),
+            34.5,
+            1e-12,
+        );
+        assert_eq!(quality_at(&curve, 0.5).unwrap(), None);
+        assert_eq!(quality_at(&curve, 9.0).unwrap(), None);
+        assert!(quality_at(&curve[..1], 1.0).is_err());
     }
 
     #[test]

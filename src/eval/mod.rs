@@ -13,13 +13,15 @@ pub mod metrics;
 pub mod plot;
 pub mod report;
 
-pub use bdrate::{bd_psnr, bd_range, bd_rate, BdMethod, BdRange};
+pub use bdrate::{bd_psnr, bd_range, bd_rate, quality_at, BdMethod, BdRange};
 pub use harness::{evaluate, load_dataset, Evaluation, HarnessError, HarnessOptions};
 pub use metrics::{
     ms_ssim_db, ms_ssim_rgb, mse_rgb, psnr_from_mse, psnr_rgb, ssim_rgb, MS_SSIM_MIN_SIDE,
 };
 pub use plot::{plot_rd, PlotOptions};
-pub use report::{bd_rate_table, mean_results, ImageResult, RdCurve, Results, ResultsFile};
+pub use report::{
+    bd_rate_table, mean_results, quality_gap_table, ImageResult, RdCurve, Results, ResultsFile,
+};
 
 use std::path::PathBuf;
 

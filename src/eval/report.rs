@@ -6,7 +6,7 @@
 //! metric is optional, the legacy keys `psnr` / `ms-ssim` and the papers' `ms-ssim-db-rgb` are understood, and any
 //! other key inside `results` (e.g. `quality`) is kept in [`Results::extra`] and written back.
 
-use super::bdrate::{bd_psnr, bd_range, bd_rate, BdMethod};
+use super::bdrate::{bd_psnr, bd_range, bd_rate, quality_at, BdMethod};
 use super::metrics::{ms_ssim_db, ms_ssim_rgb, psnr_rgb};
 use super::EvalError;
 use image::RgbImage;
@@ -286,6 +286,40 @@ pub fn bd_rate_table(ours: &RdCurve, anchors: &[RdCurve]) -> String {
     out
 }
 
+/// A Markdown table of `ours`' quality minus each anchor's at `ours`' rates (in the curves' unit, dB), one
+/// column per point of `ours` in rate order: where along the curve a BD-rate is won or lost. The anchor's
+/// quality is interpolated (see [`quality_at`]); cells outside its rates are blank.
+pub fn quality_gap_table(ours: &RdCurve, anchors: &[RdCurve]) -> String {
+    let mut rates: Vec<f64> = ours.points.iter().map(|p| p.0).collect();
+    rates.sort_by(f64::total_cmp);
+    let mut ours_sorted = ours.points.clone();
+    ours_sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut out = format!(
+        "Quality of {} minus each anchor's at {}'s rates (dB; blank: outside the anchor's rates)\n\n| Anchor |",
+        ours.name, ours.name
+    );
+    for r in &rates {
+        let _ = write!(out, " {r:.3} bpp |");
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---:|".repeat(rates.len()));
+    out.push('\n');
+    for anchor in anchors {
+        let _ = write!(out, "| {} |", anchor.name);
+        for &(rate, quality) in &ours_sorted {
+            match quality_at(&anchor.points, rate) {
+                Ok(Some(theirs)) => {
+                    let _ = write!(out, " {:+.2} |", quality - theirs);
+                }
+                Ok(None) => out.push_str("  |"),
+                Err(_) => out.push_str(" n/a |"),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +501,25 @@ mod tests {
             ImageResult::measure("s", &small, &small, 10, Duration::ZERO, Duration::ZERO).unwrap();
         assert_eq!(r.ms_ssim_rgb, None);
         assert_eq!(r.psnr_rgb, f64::INFINITY);
+    }
+
+    #[test]
+    fn quality_gap_table_compares_at_our_rates() {
+        let ours = RdCurve::new("ours", vec![(0.5, 32.0), (0.25, 29.0), (4.0, 40.0)]);
+        let anchor = RdCurve::new("anchor", vec![(0.25, 28.0), (1.0, 32.0), (2.0, 34.0)]);
+        let table = quality_gap_table(&ours, &[anchor]);
+        println!("{table}");
+        assert!(
+            table.contains("| Anchor | 0.250 bpp | 0.500 bpp | 4.000 bpp |"),
+            "{table}"
+        );
+        // At 0.25 bpp both curves have a point (+1 dB); at 0.5 the anchor is interpolated (below 32,
+        // so ours is ahead); 4 bpp is beyond the anchor's rates.
+        let row = table.lines().find(|l| l.starts_with("| anchor |")).unwrap();
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], "+1.00");
+        assert!(cells[3].parse::<f64>().unwrap() > 0.0, "{row}");
+        assert_eq!(cells[4], "");
     }
 
     #[test]

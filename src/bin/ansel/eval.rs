@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ansel::backend::DeviceChoice;
 use ansel::eval::harness::{self, write_atomically, write_json, DatasetImage, HarnessError};
 use ansel::eval::{
-    bd_rate, bd_rate_table, plot_rd, BdMethod, EvalError, Evaluation, HarnessOptions, PlotOptions,
-    RdCurve, ResultsFile,
+    bd_rate, bd_rate_table, plot_rd, quality_gap_table, BdMethod, EvalError, Evaluation,
+    HarnessOptions, PlotOptions, RdCurve, ResultsFile,
 };
 use ansel::image_io::Conversion;
 use ansel::Codec;
@@ -130,6 +130,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
     if !anchors.is_empty() {
         report += "\n";
         report += &bd_rate_table(&ours, &anchors);
+        report += "\n";
+        report += &quality_gap_table(&ours, &anchors);
         if let Ok(ours_ms) = results.ms_ssim_db_curve() {
             let ms_anchors: Vec<RdCurve> = compared
                 .iter()
