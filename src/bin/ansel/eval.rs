@@ -123,20 +123,14 @@ pub fn run(a: EvalArgs) -> Result<()> {
     };
 
     let ours = results.psnr_curve()?;
-    let anchors: Vec<RdCurve> = compared
-        .iter()
-        .filter_map(|c| c.file.psnr_curve().ok())
-        .collect();
+    let anchors = curves(&compared, ResultsFile::psnr_curve);
     if !anchors.is_empty() {
         report += "\n";
         report += &bd_rate_table(&ours, &anchors);
         report += "\n";
         report += &quality_gap_table(&ours, &anchors);
         if let Ok(ours_ms) = results.ms_ssim_db_curve() {
-            let ms_anchors: Vec<RdCurve> = compared
-                .iter()
-                .filter_map(|c| c.file.ms_ssim_db_curve().ok())
-                .collect();
+            let ms_anchors = curves(&compared, ResultsFile::ms_ssim_db_curve);
             if !ms_anchors.is_empty() {
                 report += "\n";
                 report += &ms_ssim_bd_rate_table(&ours_ms, &ms_anchors);
@@ -158,6 +152,17 @@ pub fn run(a: EvalArgs) -> Result<()> {
     }
     out!("{report}");
     Ok(())
+}
+
+/// The curves of the `--compare` files that have one (the others were warned about).
+fn curves(
+    compared: &[Compared],
+    curve: fn(&ResultsFile) -> std::result::Result<RdCurve, EvalError>,
+) -> Vec<RdCurve> {
+    compared
+        .iter()
+        .filter_map(|c| curve(&c.file).ok())
+        .collect()
 }
 
 /// Our results, the report so far (per-image and summary tables) and the plot's title.
