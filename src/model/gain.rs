@@ -24,7 +24,7 @@ pub const COMPRESSAI_LADDER: Ladder = [
 
 /// The default ladder: geometric from 0.0003 to 0.18 (×2.49 per rung). Quality 8 keeps
 /// CompressAI's top λ; quality 1 sits about 2.5 CompressAI rungs lower. The default model spans
-/// 0.07–1.73 bpp on Kodak with it (`assets/MODEL.md`).
+/// 0.07–1.72 bpp on Kodak with it (`assets/MODEL.md`).
 pub const DEFAULT_LADDER: Ladder = [0.0003, 0.00075, 0.0019, 0.0047, 0.0116, 0.029, 0.072, 0.18];
 
 /// Lowest quality value.
