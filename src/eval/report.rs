@@ -242,7 +242,8 @@ pub fn mean_results(
 /// A Markdown table (readable as plain text) of the BD-rate of `ours` against each anchor in `anchors`, with both
 /// fits, plus BD-PSNR (the quality delta in the curves' unit, dB), and the range both are averaged over (see
 /// [`bd_range`](super::bd_range)): its quality span and `ours`' rate (bpp) at either end. Negative BD-rate /
-/// positive BD-PSNR means `ours` is better. Cells that cannot be computed show `n/a` and the reason is listed under the table.
+/// positive BD-PSNR means `ours` is better. Cells that cannot be computed show `n/a` and the reason is listed
+/// under the table.
 pub fn bd_rate_table(ours: &RdCurve, anchors: &[RdCurve]) -> String {
     let mut out = format!(
         "BD-rate of {} against each anchor (negative: {} needs fewer bits)\n\n",
@@ -290,19 +291,17 @@ pub fn bd_rate_table(ours: &RdCurve, anchors: &[RdCurve]) -> String {
 /// column per point of `ours` in rate order: where along the curve a BD-rate is won or lost. The anchor's
 /// quality is interpolated (see [`quality_at`]); cells outside its rates are blank.
 pub fn quality_gap_table(ours: &RdCurve, anchors: &[RdCurve]) -> String {
-    let mut rates: Vec<f64> = ours.points.iter().map(|p| p.0).collect();
-    rates.sort_by(f64::total_cmp);
     let mut ours_sorted = ours.points.clone();
     ours_sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut out = format!(
         "Quality of {} minus each anchor's at {}'s rates (dB; blank: outside the anchor's rates)\n\n| Anchor |",
         ours.name, ours.name
     );
-    for r in &rates {
-        let _ = write!(out, " {r:.3} bpp |");
+    for (rate, _) in &ours_sorted {
+        let _ = write!(out, " {rate:.3} bpp |");
     }
     out.push_str("\n|---|");
-    out.push_str(&"---:|".repeat(rates.len()));
+    out.push_str(&"---:|".repeat(ours_sorted.len()));
     out.push('\n');
     for anchor in anchors {
         let _ = write!(out, "| {} |", anchor.name);
