@@ -93,11 +93,7 @@ pub fn bd_range(anchor: &[(f64, f64)], test: &[(f64, f64)]) -> Result<BdRange, E
         check(anchor, "anchor", method)?,
         check(test, "test", method)?,
     );
-    let lo = a[0].1.max(t[0].1);
-    let hi = a[a.len() - 1].1.min(t[t.len() - 1].1);
-    if hi <= lo {
-        return Err(EvalError::NoOverlap);
-    }
+    let (lo, hi) = shared_span(&a, &t, |p| p.1)?;
     let log_rate = Pchip::new(&t.iter().map(|&(r, q)| (q, r.ln())).collect::<Vec<_>>());
     Ok(BdRange {
         quality: (lo, hi),
@@ -164,16 +160,26 @@ fn bd_delta(
     // Both mappings are increasing, so sorted-by-rate input stays sorted by x.
     let map = |p: &[(f64, f64)]| p.iter().copied().map(to_xy).collect::<Vec<_>>();
     let (a, t) = (map(anchor), map(test));
-    let lo = a[0].0.max(t[0].0);
-    let hi = a[a.len() - 1].0.min(t[t.len() - 1].0);
-    if hi <= lo {
-        return Err(EvalError::NoOverlap);
-    }
+    let (lo, hi) = shared_span(&a, &t, |p| p.0)?;
     let mean = |pts: &[(f64, f64)]| match method {
         BdMethod::Cubic => Cubic::fit(pts).mean(lo, hi),
         BdMethod::Pchip => Pchip::new(pts).mean(lo, hi),
     };
     Ok(mean(&t) - mean(&a))
+}
+
+/// The interval of `key` both curves cover, for curves sorted so that `key` increases.
+fn shared_span(
+    a: &[(f64, f64)],
+    b: &[(f64, f64)],
+    key: fn(&(f64, f64)) -> f64,
+) -> Result<(f64, f64), EvalError> {
+    let lo = key(&a[0]).max(key(&b[0]));
+    let hi = key(&a[a.len() - 1]).min(key(&b[b.len() - 1]));
+    if hi <= lo {
+        return Err(EvalError::NoOverlap);
+    }
+    Ok((lo, hi))
 }
 
 /// Least-squares cubic in a normalised variable `u = (x − centre) / scale`, which keeps the normal equations

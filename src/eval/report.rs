@@ -89,6 +89,13 @@ impl RdCurve {
     }
 }
 
+impl Results {
+    /// PSNR on RGB per point: `psnr-rgb`, or else the legacy `psnr`.
+    pub fn psnr_or_legacy(&self) -> Option<&Vec<f64>> {
+        self.psnr_rgb.as_ref().or(self.psnr.as_ref())
+    }
+}
+
 impl ResultsFile {
     /// Reads a CompressAI results JSON file.
     pub fn read(path: &Path) -> Result<Self, EvalError> {
@@ -119,12 +126,7 @@ impl ResultsFile {
 
     /// The (bpp, PSNR dB) curve, from `psnr-rgb` or else the legacy `psnr`.
     pub fn psnr_curve(&self) -> Result<RdCurve, EvalError> {
-        let psnr = self
-            .results
-            .psnr_rgb
-            .as_ref()
-            .or(self.results.psnr.as_ref());
-        self.curve(psnr.cloned(), "psnr-rgb")
+        self.curve(self.results.psnr_or_legacy().cloned(), "psnr-rgb")
     }
 
     /// The (bpp, MS-SSIM dB) curve, from `ms-ssim-rgb` (converted with [`ms_ssim_db`]), `ms-ssim-db-rgb`, or the

@@ -228,11 +228,7 @@ fn measure(a: &EvalArgs, dataset: &Path, started: Instant) -> Result<Measured> {
         images.len(),
         options.qualities.len(),
     );
-    let plot_title = format!(
-        "{} ({} images): PSNR-RGB vs rate",
-        dataset_name(dataset),
-        images.len()
-    );
+    let plot_title = plot_title(Some((&dataset_name(dataset), images.len())));
     Ok(Measured {
         results,
         report,
@@ -246,16 +242,23 @@ fn reread(path: &Path) -> Result<Measured> {
     let results = ResultsFile::read(path)?;
     let meta = results.meta.as_ref();
     let images = meta.and_then(|m| m["images"].as_u64()).map(|n| n as usize);
-    let plot_title = match (meta.and_then(|m| m["dataset"].as_str()), images) {
-        (Some(dataset), Some(n)) => format!("{dataset} ({n} images): PSNR-RGB vs rate"),
-        _ => "PSNR-RGB vs rate".to_string(),
-    };
+    let dataset = meta.and_then(|m| m["dataset"].as_str());
+    let plot_title = plot_title(dataset.zip(images));
     let report = summary_table(&results, images);
     Ok(Measured {
         results,
         report,
         plot_title,
     })
+}
+
+/// The plot's title, naming the data set and its image count where known: one format for `measure` and
+/// `reread`, so that `--results` redraws the same plot.
+fn plot_title(dataset: Option<(&str, usize)>) -> String {
+    match dataset {
+        Some((name, n)) => format!("{name} ({n} images): PSNR-RGB vs rate"),
+        None => "PSNR-RGB vs rate".to_string(),
+    }
 }
 
 /// Fails early if an output's directory does not exist.
@@ -412,8 +415,7 @@ fn summary_table(f: &ResultsFile, images: Option<usize>) -> String {
     };
     out.push_str("| quality | bpp | PSNR (dB) | MS-SSIM | enc (ms) | dec (ms) |\n");
     out.push_str("|---:|---:|---:|---:|---:|---:|\n");
-    let at = |v: &Option<Vec<f64>>, i: usize| v.as_ref().and_then(|v| v.get(i)).copied();
-    let psnr = r.psnr_rgb.as_ref().or(r.psnr.as_ref()).cloned();
+    let at = |v: Option<&Vec<f64>>, i: usize| v.and_then(|v| v.get(i)).copied();
     for (i, bpp) in r.bpp.iter().enumerate() {
         let quality = match r.extra.get("quality").and_then(|q| q.get(i)?.as_f64()) {
             Some(q) => q.to_string(),
@@ -422,10 +424,10 @@ fn summary_table(f: &ResultsFile, images: Option<usize>) -> String {
         let _ = writeln!(
             out,
             "| {quality} | {bpp:.4} | {} | {} | {} | {} |",
-            fmt_opt(at(&psnr, i), 3),
-            fmt_opt(at(&r.ms_ssim_rgb, i), 5),
-            fmt_opt(at(&r.encoding_time, i).map(|t| t * 1e3), 1),
-            fmt_opt(at(&r.decoding_time, i).map(|t| t * 1e3), 1),
+            fmt_opt(at(r.psnr_or_legacy(), i), 3),
+            fmt_opt(at(r.ms_ssim_rgb.as_ref(), i), 5),
+            fmt_opt(at(r.encoding_time.as_ref(), i).map(|t| t * 1e3), 1),
+            fmt_opt(at(r.decoding_time.as_ref(), i).map(|t| t * 1e3), 1),
         );
     }
     out
