@@ -414,3 +414,121 @@ fn init_widens_narrower_transforms() {
         .to_string();
     assert!(err.contains("may grow"), "{err}");
 }
+
+/// Every float parameter of a network, flattened in visiting order.
+fn parameters(network: &ansel::model::Network) -> Vec<f32> {
+    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::prelude::Tensor;
+    struct Flat(Vec<f32>);
+    impl ModuleVisitor for Flat {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            self.0
+                .extend(p.val().into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let mut flat = Flat(Vec::new());
+    network.visit(&mut flat);
+    flat.0
+}
+
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn a_weight_average_is_checkpointed_resumed_and_exported() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (tmp, data) = fixture(3);
+    let config = TrainConfig {
+        ema: 0.99,
+        ..tiny_config(40)
+    };
+    let device = burn::prelude::Device::flex();
+    let load = |out: &Path, raw: bool| {
+        let dir = checkpoint::latest(out).unwrap();
+        let state = checkpoint::load_state(&dir).unwrap();
+        checkpoint::load_for_export(&dir, state.network, &device, raw).unwrap()
+    };
+
+    let straight = tmp.path().join("straight");
+    train::train(&config, &options(&data, &straight, false, None)).unwrap();
+    let (average, averaged) = load(&straight, false);
+    let (raw, is_average) = load(&straight, true);
+    assert!(averaged && !is_average);
+    let (average, raw) = (parameters(&average), parameters(&raw));
+    // At lr 10⁻³ the weights move on every step, and an average over ~100 steps lags behind.
+    let lag = max_difference(&average, &raw);
+    assert!(
+        lag > 1e-4,
+        "the average is the raw weights (largest difference {lag})"
+    );
+
+    // Stopped half way and resumed, the average goes on from its saved state; restarted from
+    // the step-20 weights instead, it would hold them at 0.99²⁰ ≈ 0.82 instead of the start's
+    // 0.99⁴⁰ ≈ 0.67, and be off by a good part of the lag above.
+    let resumed = tmp.path().join("resumed");
+    train::train(&config, &options(&data, &resumed, false, Some(20))).unwrap();
+    train::train(&config, &options(&data, &resumed, true, None)).unwrap();
+    let again = parameters(&load(&resumed, false).0);
+    let drift = max_difference(&average, &again);
+    assert!(
+        drift < lag / 10.0,
+        "resumed average drifted by {drift} (lag {lag})"
+    );
+
+    // A run without an average exports its trained weights.
+    let plain = tmp.path().join("plain");
+    train::train(&tiny_config(10), &options(&data, &plain, false, None)).unwrap();
+    assert!(!load(&plain, false).1);
+}
+
+/// From the shell: `--ema` trains a run with a weight average, `export` takes the average
+/// unless `--raw-weights`, and says which it took; a decay outside [0, 1) is refused.
+#[test]
+fn the_cli_exports_the_average_unless_asked_for_the_raw_weights() {
+    use assert_cmd::cargo::cargo_bin_cmd;
+    let (tmp, data) = fixture(2);
+    let run = tmp.path().join("run");
+    let train = |ema: &str| {
+        let mut cmd = cargo_bin_cmd!("ansel");
+        cmd.arg("train")
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&run);
+        cmd.args([
+            "--n", "8", "--m", "8", "--batch", "1", "--patch", "64", "--steps", "30",
+        ]);
+        cmd.args(["--lr", "1e-2", "--checkpoint-minutes", "100"]);
+        cmd.args(["--validate-every", "0", "--device", "cpu", "--ema", ema]);
+        cmd
+    };
+    train("1.5")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("not a decay in [0, 1)"));
+    train("0.9").assert().success();
+    let export = |name: &str, raw: bool| {
+        let path = tmp.path().join(name);
+        let mut cmd = cargo_bin_cmd!("ansel");
+        cmd.arg("export")
+            .arg("--run")
+            .arg(&run)
+            .arg("-o")
+            .arg(&path);
+        if raw {
+            cmd.arg("--raw-weights");
+        }
+        let out = cmd.assert().success().get_output().stderr.clone();
+        let said_average = String::from_utf8(out).unwrap().contains("(weight average)");
+        (std::fs::read(&path).unwrap(), said_average)
+    };
+    let (average, said_average) = export("average.anselpkg", false);
+    let (raw, said_raw_average) = export("raw.anselpkg", true);
+    assert!(said_average && !said_raw_average);
+    assert_ne!(average, raw, "the average is the raw weights");
+}

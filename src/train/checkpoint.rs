@@ -1,8 +1,9 @@
 //! Checkpoints: everything a run needs to continue exactly where it stopped.
 //!
 //! Layout under the run directory:
-//! `checkpoints/step-00012345/{network.bpk, optimizer.bpk, aux_optimizer.bpk, state.json}` and
-//! `checkpoints/LATEST` naming the newest complete one. A checkpoint is written into a
+//! `checkpoints/step-00012345/{network.bpk, optimizer.bpk, aux_optimizer.bpk, state.json}`
+//! (plus `average.bpk` in a run that keeps a weight average) and `checkpoints/LATEST` naming
+//! the newest complete one. A checkpoint is written into a
 //! temporary directory and renamed into place, then `LATEST` is replaced atomically, so a run
 //! killed at any moment leaves the previous checkpoint intact.
 
@@ -19,6 +20,9 @@ use crate::model::{Ladder, Network, NetworkConfig, RUNGS};
 
 /// How many checkpoints to keep on disk.
 const KEEP: usize = 2;
+
+/// The weight average's file in a checkpoint (see [`super::average`]).
+pub const AVERAGE_FILE: &str = "average.bpk";
 
 /// Progress of a run, saved with each checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +52,8 @@ pub struct Checkpoint {
     pub aux_optimizer: ModuleOptimizer,
     /// Progress.
     pub state: RunState,
+    /// The weight average, if the checkpoint has one (on the plain, non-autodiff device).
+    pub average: Option<Network>,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
@@ -58,10 +64,12 @@ fn rec(path: &Path) -> impl Fn(burn::store::RecordError) -> TrainError + '_ {
     move |e| TrainError::Checkpoint(path.to_path_buf(), format!("{e:?}"))
 }
 
-/// Writes a checkpoint and makes it the latest.
+/// Writes a checkpoint (with the run's weight average, if it keeps one) and makes it the
+/// latest.
 pub fn save(
     run_dir: &Path,
     network: &Network,
+    average: Option<&Network>,
     optimizer: &ModuleOptimizer,
     aux_optimizer: &ModuleOptimizer,
     state: &RunState,
@@ -75,6 +83,11 @@ pub fn save(
     let weights = crate::model::weights_to_bytes(network)
         .map_err(|e| TrainError::Checkpoint(tmp.clone(), e))?;
     fs::write(tmp.join("network.bpk"), weights).map_err(io(&tmp))?;
+    if let Some(a) = average {
+        let bytes = crate::model::weights_to_bytes(a)
+            .map_err(|e| TrainError::Checkpoint(tmp.clone(), e))?;
+        fs::write(tmp.join(AVERAGE_FILE), bytes).map_err(io(&tmp))?;
+    }
     let o = optimizer.into_bytes().map_err(rec(&tmp))?;
     fs::write(tmp.join("optimizer.bpk"), &*o).map_err(io(&tmp))?;
     let a = aux_optimizer.into_bytes().map_err(rec(&tmp))?;
@@ -175,6 +188,24 @@ pub fn load_init(
     Ok((network.with_ladder(&from, lambdas), stored.m))
 }
 
+/// The weights to export from a checkpoint: its weight average if it has one and `raw` is
+/// false, else the trained weights. Returns them and whether they are the average.
+pub fn load_for_export(
+    dir: &Path,
+    config: NetworkConfig,
+    device: &Device,
+    raw: bool,
+) -> Result<(Network, bool), TrainError> {
+    let average = dir.join(AVERAGE_FILE);
+    if !raw && average.is_file() {
+        return Ok((load_network(&average, config, device)?, true));
+    }
+    Ok((
+        load_network(&dir.join("network.bpk"), config, device)?,
+        false,
+    ))
+}
+
 /// Loads a network's weights from a burnpack file into a fresh network of `config`.
 pub fn load_network(
     path: &Path,
@@ -197,6 +228,16 @@ pub fn load(
 ) -> Result<Checkpoint, TrainError> {
     let state = load_state(dir)?;
     let network = load_network(&dir.join("network.bpk"), state.network, device)?;
+    let average_path = dir.join(AVERAGE_FILE);
+    let average = if average_path.is_file() {
+        Some(load_network(
+            &average_path,
+            state.network,
+            &device.clone().inner(),
+        )?)
+    } else {
+        None
+    };
     let read_optim = |fresh: ModuleOptimizer, name: &str| -> Result<ModuleOptimizer, TrainError> {
         let p = dir.join(name);
         let bytes = fs::read(&p).map_err(io(&p))?;
@@ -209,5 +250,6 @@ pub fn load(
         optimizer: read_optim(optimizer, "optimizer.bpk")?,
         aux_optimizer: read_optim(aux_optimizer, "aux_optimizer.bpk")?,
         state,
+        average,
     })
 }

@@ -1,7 +1,9 @@
 //! Training: `ansel train`. Rate–distortion loss `λ·255²·MSE + bpp` over random crops, one λ
 //! rung per sample (one model for every rate), Adam with warm-up and cosine decay, an
-//! auxiliary optimiser for the z prior's quantiles, atomic checkpoints and exact resume.
+//! auxiliary optimiser for the z prior's quantiles, an optional moving average of the weights,
+//! atomic checkpoints and exact resume.
 
+pub mod average;
 pub mod checkpoint;
 pub mod data;
 pub mod export;
@@ -95,6 +97,12 @@ pub struct TrainConfig {
     /// that did not widen refuses a non-zero ramp.
     #[serde(default)]
     pub new_channel_ramp: u64,
+    /// Decay per step of an exponential moving average of the weights, which validation and
+    /// export then read (see [`average`]); 0: no average. 0.999 averages over about the last
+    /// 1,000 steps. Not part of a run's identity: a resumed run may switch it on (the average
+    /// starts at the checkpoint's weights) or off.
+    #[serde(default)]
+    pub ema: f64,
 }
 
 impl Default for TrainConfig {
@@ -120,6 +128,7 @@ impl Default for TrainConfig {
             validate_every: 2000,
             rung_balance: 0.0,
             new_channel_ramp: 0,
+            ema: 0.0,
         }
     }
 }
@@ -243,7 +252,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
     };
     // Fresh optimizers either start the run or take the checkpoint's saved state.
     let (main, aux) = optimizers(config);
-    let (mut network, mut optim, mut aux_optim, mut state) = match &latest {
+    let (mut network, mut optim, mut aux_optim, mut state, saved_average) = match &latest {
         Some(dir) => {
             let c = checkpoint::load(dir, &device, main, aux)?;
             if c.state.network != config.network {
@@ -265,7 +274,7 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
             }
             eprintln!("resuming from {} (step {})", dir.display(), c.state.step);
             log::trim_after(opts.out, c.state.step)?;
-            (c.network, c.optimizer, c.aux_optimizer, c.state)
+            (c.network, c.optimizer, c.aux_optimizer, c.state, c.average)
         }
         None => {
             let (network, widened_from) = match opts.init_weights {
@@ -286,9 +295,14 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
                 lambdas: config.lambdas,
                 widened_from,
             };
-            (network, main, aux, state)
+            (network, main, aux, state, None)
         }
     };
+    // The average lives beside the network on the plain (non-autodiff) device.
+    let mut average = (config.ema > 0.0).then(|| match saved_average {
+        Some(a) => average::WeightAverage::resume(a, config.ema),
+        None => average::WeightAverage::new(&network, config.ema),
+    });
     if config.new_channel_ramp > 0 && state.widened_from.is_none() {
         // Silently training without the ramp one meant to have would waste the whole run.
         return Err(TrainError::Config(
@@ -395,6 +409,9 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         let aux = network.aux_loss();
         let aux_grads = GradientsParams::from_grads(aux.backward(), &network);
         network = aux_optim.step(config.aux_lr, network, aux_grads);
+        if let Some(a) = average.as_mut() {
+            a.update(&network);
+        }
 
         acc.add(
             loss.into_scalar::<f32>() as f64,
@@ -432,11 +449,14 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         }
         if !val_images.is_empty() && (state.step % config.validate_every == 0 || state.step == end)
         {
-            run_validation(&network, config, &state, &val_images, opts.out)?;
+            // What export would take: the average if the run keeps one.
+            let weights = average.as_ref().map_or(&network, |a| a.network());
+            run_validation(weights, config, &state, &val_images, opts.out)?;
         }
         if last_ckpt.elapsed().as_secs_f64() > config.checkpoint_minutes * 60.0 || state.step == end
         {
-            checkpoint::save(opts.out, &network, &optim, &aux_optim, &state)?;
+            let avg = average.as_ref().map(|a| a.network());
+            checkpoint::save(opts.out, &network, avg, &optim, &aux_optim, &state)?;
             last_ckpt = Instant::now();
         }
     }
@@ -600,7 +620,7 @@ mod tests {
             lambdas: config.lambdas,
             widened_from: None,
         };
-        checkpoint::save(dir.path(), &net, &main, &aux, &state).unwrap();
+        checkpoint::save(dir.path(), &net, None, &main, &aux, &state).unwrap();
         let latest = checkpoint::latest(dir.path()).unwrap();
         let (fresh_main, fresh_aux) = optimizers(&config);
         let mut resumed = checkpoint::load(&latest, &device, fresh_main, fresh_aux).unwrap();

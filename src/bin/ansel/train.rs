@@ -90,6 +90,11 @@ pub struct TrainArgs {
     /// much as high ones (0: plain loss; 0.5 about evens out the rungs).
     #[arg(long, default_value_t = DEFAULTS.rung_balance, value_name = "β")]
     rung_balance: f64,
+    /// Keep a moving average of the weights with this decay per step (0: none; 0.999 averages
+    /// over about the last 1,000 steps). Validation and export read the average: it smooths out
+    /// the noise of small batches, so a run need not anneal to show where it stands.
+    #[arg(long, default_value_t = DEFAULTS.ema, value_name = "DECAY", value_parser = parse_decay)]
+    ema: f64,
     /// Steps between validations through the real codec (0: never).
     #[arg(long, default_value_t = DEFAULTS.validate_every)]
     validate_every: u64,
@@ -103,6 +108,15 @@ pub struct TrainArgs {
     /// libtorch (the CPU through PyTorch; needs the `tch` build feature, about 2x faster).
     #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto|libtorch")]
     device: DeviceChoice,
+}
+
+fn parse_decay(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(d) if (0.0..1.0).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "{s:?} is not a decay in [0, 1) (e.g. 0.999; 0 keeps no average)"
+        )),
+    }
 }
 
 fn parse_ladder(s: &str) -> Result<Ladder, String> {
@@ -155,6 +169,7 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         validate_every: a.validate_every,
         rung_balance: a.rung_balance,
         new_channel_ramp: a.new_channel_ramp,
+        ema: a.ema,
         ..TrainConfig::default()
     };
     let device = crate::device::select(a.device)?;
@@ -191,6 +206,10 @@ pub struct ExportArgs {
     /// Note recorded in the package metadata.
     #[arg(long, default_value = "")]
     note: String,
+    /// Export the trained weights even where the run keeps a weight average (`train --ema`),
+    /// which is exported otherwise.
+    #[arg(long)]
+    raw_weights: bool,
 }
 
 pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -202,7 +221,8 @@ pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let device = burn::prelude::Device::flex();
     let state = checkpoint::load_state(&dir)?;
-    let network = checkpoint::load_network(&dir.join("network.bpk"), state.network, &device)?;
+    let (network, averaged) =
+        checkpoint::load_for_export(&dir, state.network, &device, a.raw_weights)?;
     let provenance = export::Provenance {
         steps: state.step,
         train_seconds: state.train_seconds,
@@ -215,8 +235,9 @@ pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
     let package = export::export(&network, state.network, &state.lambdas, &provenance)?;
     crate::io::write_atomically(&a.output, &package.to_bytes(), true)?;
     eprintln!(
-        "exported {} (step {}, model {}) to {}",
+        "exported {}{} (step {}, model {}) to {}",
         dir.display(),
+        if averaged { " (weight average)" } else { "" },
         state.step,
         ansel::codec_format::ModelId {
             arch: package.metadata.arch,
