@@ -299,9 +299,19 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         }
     };
     // The average lives beside the network on the plain (non-autodiff) device.
-    let mut average = (config.ema > 0.0).then(|| match saved_average {
-        Some(a) => average::WeightAverage::resume(a, config.ema),
-        None => average::WeightAverage::new(&network, config.ema),
+    let mut average = (config.ema > 0.0).then(|| {
+        let (average, from) = match saved_average {
+            Some(a) => (
+                average::WeightAverage::resume(a, config.ema),
+                "the checkpoint's average",
+            ),
+            None => (
+                average::WeightAverage::new(&network, config.ema),
+                "the current weights",
+            ),
+        };
+        eprintln!("weight average: decay {} per step, from {from}", config.ema);
+        average
     });
     if config.new_channel_ramp > 0 && state.widened_from.is_none() {
         // Silently training without the ramp one meant to have would waste the whole run.
