@@ -46,7 +46,7 @@ is kept unless --force. With several inputs, one that fails is reported and the 
 still decoded; the exit status is then non-zero.";
 
 /// Quality when neither --quality nor --target-bpp is given: with the default model about
-/// 0.69 bpp and 32.3 dB on Kodak, near what JPEG's usual defaults spend.
+/// 0.68 bpp and 32.3 dB on Kodak, near what JPEG's usual defaults spend.
 const DEFAULT_QUALITY: f32 = 5.0;
 
 /// Arguments of `ansel encode`.
