@@ -480,6 +480,14 @@ fn a_weight_average_is_checkpointed_resumed_and_exported() {
         "resumed average drifted by {drift} (lag {lag})"
     );
 
+    // A decay of 1 would never move: refused with an error, not a panic.
+    let bad = TrainConfig {
+        ema: 1.0,
+        ..tiny_config(10)
+    };
+    let err = train::train(&bad, &options(&data, &tmp.path().join("bad"), false, None));
+    assert!(err.unwrap_err().to_string().contains("[0, 1)"));
+
     // A run without an average exports its trained weights.
     let plain = tmp.path().join("plain");
     train::train(&tiny_config(10), &options(&data, &plain, false, None)).unwrap();
