@@ -13,6 +13,18 @@ use burn::prelude::*;
 
 use crate::model::Network;
 
+/// Checks a decay setting (`TrainConfig::ema`, `ansel train --ema`): in `[0, 1)`, where 0 means
+/// no average. The one rule both the library and the CLI apply.
+pub fn check_decay(decay: f64) -> Result<f64, String> {
+    if (0.0..1.0).contains(&decay) {
+        Ok(decay)
+    } else {
+        Err(format!(
+            "{decay} is not a decay in [0, 1) (e.g. 0.999; 0 keeps no average)"
+        ))
+    }
+}
+
 /// A running average `a ← decay·a + (1 − decay)·w` of a network's weights, updated after
 /// every optimizer step.
 #[derive(Debug, Clone)]

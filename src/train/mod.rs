@@ -240,12 +240,8 @@ pub const VALIDATION_QUALITIES: [f32; 3] = [1.0, 4.0, 8.0];
 
 /// Trains (or continues training) a network. Returns when `config.steps` are done.
 pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, TrainError> {
-    if !(0.0..1.0).contains(&config.ema) {
-        return Err(TrainError::Config(format!(
-            "the weight average's decay is {}; it must be in [0, 1) (0: no average)",
-            config.ema
-        )));
-    }
+    average::check_decay(config.ema)
+        .map_err(|e| TrainError::Config(format!("weight average: {e}")))?;
     let device = opts.device.clone().autodiff();
     fs::create_dir_all(opts.out).map_err(|e| TrainError::Io(opts.out.to_path_buf(), e))?;
     let files = data::list_images(opts.data)?;

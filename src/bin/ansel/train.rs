@@ -111,12 +111,10 @@ pub struct TrainArgs {
 }
 
 fn parse_decay(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(d) if (0.0..1.0).contains(&d) => Ok(d),
-        _ => Err(format!(
-            "{s:?} is not a decay in [0, 1) (e.g. 0.999; 0 keeps no average)"
-        )),
-    }
+    let decay = s
+        .parse::<f64>()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    train::average::check_decay(decay)
 }
 
 fn parse_ladder(s: &str) -> Result<Ladder, String> {
