@@ -3,7 +3,8 @@
 //! [`Codec`] compresses an [`image::RgbImage`] into an `.ansel` stream and back, with the
 //! model embedded in the library ([`Codec::embedded`]) or a model package
 //! ([`Codec::from_package_file`]); quality is a number from 1 to 8, fractions allowed, or a
-//! target size ([`Codec::encode_to_bpp`]). [`register_image_hook`] lets the `image` crate open
+//! target size ([`Codec::encode_to_bpp`]); [`Codec::encode_with`] trades encode time for
+//! smaller files ([`refine`]). [`register_image_hook`] lets the `image` crate open
 //! `.ansel` files. Errors are [`Error`].
 //!
 //! ```
@@ -25,6 +26,7 @@ mod hook;
 pub mod image_io;
 pub mod model;
 pub mod package;
+pub mod refine;
 pub mod train;
 
 pub use codec::Codec;

@@ -106,6 +106,40 @@ fn encode_then_decode_round_trip_with_default_names() {
         .stdout(contains("\"quality\": 5.0"));
 }
 
+/// `--refine N` codes what the library's `encode_with` codes with N steps, and a count that
+/// is not a number is refused before any work.
+#[test]
+fn refine_passes_through_to_the_library() {
+    let dir = workdir();
+    let d = dir.path();
+    ansel(d)
+        .args([
+            "encode",
+            "photo.png",
+            "-q",
+            "7",
+            "--refine",
+            "3",
+            "-o",
+            "r.ansel",
+        ])
+        .assert()
+        .success();
+    let image = image::open(d.join("photo.png")).unwrap().to_rgb8();
+    let expected = ansel::Codec::embedded()
+        .unwrap()
+        .encode_with(&image, 7.0, ansel::refine::Refinement::steps(3))
+        .unwrap();
+    assert_eq!(std::fs::read(d.join("r.ansel")).unwrap(), expected);
+    // A usage error: exit code 2, nothing written.
+    ansel(d)
+        .args(["encode", "photo.png", "--refine", "many"])
+        .assert()
+        .code(2)
+        .stderr(contains("--refine"));
+    assert_eq!(listing(d), ["photo.png", "r.ansel"]);
+}
+
 #[test]
 fn decode_picks_the_format_by_extension_or_flag() {
     let dir = workdir();

@@ -5,7 +5,7 @@
 //! use ansel::eval::harness::{evaluate, load_dataset, HarnessOptions};
 //! let codec = ansel::Codec::embedded()?;
 //! let images = load_dataset(std::path::Path::new("kodak"), None)?;
-//! let options = HarnessOptions { qualities: vec![2.0, 6.0], jobs: 1 };
+//! let options = HarnessOptions { qualities: vec![2.0, 6.0], ..Default::default() };
 //! let evaluation = evaluate(&codec, &images, &options, &|_, _| {})?;
 //! let results = evaluation.results_file("ansel", "my run")?;
 //! println!("{:?}", results.results.bpp);
@@ -24,6 +24,7 @@ use super::report::{mean_results, ImageResult, ResultsFile};
 use super::EvalError;
 use crate::image_io::{to_rgb8, Conversion};
 use crate::model::{QUALITY_MAX, QUALITY_MIN};
+use crate::refine::Refinement;
 use crate::Codec;
 
 /// File extensions (lower case) [`list_images`] takes for images.
@@ -87,14 +88,17 @@ pub struct HarnessOptions {
     pub qualities: Vec<f32>,
     /// Images × qualities coded at the same time (at least 1). Above 1 the per-image times include contention.
     pub jobs: usize,
+    /// Encoder-side refinement of every image's latent ([`Refinement::NONE`]: the fast path).
+    pub refinement: Refinement,
 }
 
 impl Default for HarnessOptions {
-    /// Qualities 1 to 8, one job.
+    /// Qualities 1 to 8, one job, no refinement.
     fn default() -> Self {
         HarnessOptions {
             qualities: (1..=8).map(|q| q as f32).collect(),
             jobs: 1,
+            refinement: Refinement::NONE,
         }
     }
 }
@@ -212,11 +216,12 @@ pub fn load_dataset(dir: &Path, limit: Option<usize>) -> Result<Vec<DatasetImage
 }
 
 /// Codes one image at one quality through the real bitstream and measures it: bpp from the stream's byte count,
-/// PSNR and MS-SSIM of the decoded image, wall times of [`Codec::encode`] and [`Codec::decode`].
+/// PSNR and MS-SSIM of the decoded image, wall times of [`Codec::encode_with`] and [`Codec::decode`].
 pub fn code_and_measure(
     codec: &Codec,
     image: &DatasetImage,
     quality: f32,
+    refinement: Refinement,
 ) -> Result<ImageResult, HarnessError> {
     let codec_err = |source| HarnessError::Codec {
         image: image.name.clone(),
@@ -224,7 +229,9 @@ pub fn code_and_measure(
         source,
     };
     let t0 = Instant::now();
-    let stream = codec.encode(&image.image, quality).map_err(codec_err)?;
+    let stream = codec
+        .encode_with(&image.image, quality, refinement)
+        .map_err(codec_err)?;
     let encoding_time = t0.elapsed();
     let t1 = Instant::now();
     let decoded = codec.decode(&stream).map_err(codec_err)?;
@@ -271,7 +278,7 @@ pub fn evaluate(
                 break;
             }
             let (image, quality) = (&images[task / nq], qualities[task % nq]);
-            match code_and_measure(codec, image, quality) {
+            match code_and_measure(codec, image, quality, options.refinement) {
                 Ok(result) => {
                     on_done(&result, quality);
                     lock(&slots)[task] = Some(result);
@@ -466,7 +473,7 @@ mod tests {
         assert_eq!(load_dataset(tmp.path(), Some(1)).unwrap().len(), 1);
         let options = HarnessOptions {
             qualities: vec![2.0, 6.0],
-            jobs: 1,
+            ..Default::default()
         };
         let calls = AtomicUsize::new(0);
         let eval = evaluate(&codec, &images, &options, &|_, _| {
@@ -566,7 +573,10 @@ mod tests {
     fn rejects_bad_qualities_before_coding() {
         let codec = Codec::embedded().unwrap();
         for qualities in [vec![], vec![2.0, 9.0], vec![f32::NAN]] {
-            let options = HarnessOptions { qualities, jobs: 1 };
+            let options = HarnessOptions {
+                qualities,
+                ..Default::default()
+            };
             assert!(matches!(
                 evaluate(&codec, &[], &options, &|_, _| {}),
                 Err(HarnessError::Qualities(_))

@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ansel::backend::DeviceChoice;
 use ansel::codec_format::{Container, Limits};
 use ansel::model::{QUALITY_MAX, QUALITY_MIN};
+use ansel::refine::Refinement;
 use ansel::Codec;
 
 use crate::io::{format_name, load_image, Sink, Source};
@@ -70,6 +71,11 @@ pub struct EncodeArgs {
     /// Search the quality whose output is closest to BPP bits per pixel.
     #[arg(long, value_name = "BPP", value_parser = parse_bpp)]
     target_bpp: Option<f64>,
+    /// Refine the latent with N gradient steps on the image's own rate-distortion loss before
+    /// coding it: about 2-3 encode times per step for a few percent smaller files at the same
+    /// quality, mostly at high qualities (10 is a good start). Any decoder reads the result.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    refine: usize,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -383,11 +389,12 @@ fn encode_one(
     let img = loaded.image;
     let t_load = t.elapsed();
     let t = Instant::now();
+    let refinement = Refinement::steps(a.refine);
     let (stream, quality) = match a.target_bpp {
-        Some(bpp) => codec.encode_to_bpp(&img, bpp),
+        Some(bpp) => codec.encode_to_bpp_with(&img, bpp, refinement),
         None => {
             let q = a.quality.unwrap_or(DEFAULT_QUALITY);
-            codec.encode(&img, q).map(|s| (s, q))
+            codec.encode_with(&img, q, refinement).map(|s| (s, q))
         }
     }
     .map_err(|e| format!("{input}: {e}"))?;

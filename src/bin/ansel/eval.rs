@@ -15,6 +15,7 @@ use ansel::eval::{
     HarnessOptions, PlotOptions, RdCurve, ResultsFile,
 };
 use ansel::image_io::Conversion;
+use ansel::refine::Refinement;
 use ansel::Codec;
 
 /// Arguments of `ansel eval`.
@@ -39,7 +40,7 @@ pub struct EvalArgs {
     /// Report on this results file instead of coding a data set: its table, the BD-rate tables against
     /// --compare, and --plot.
     #[arg(long, value_name = "RESULTS.json", conflicts_with_all = [
-        "dataset", "qualities", "model", "json", "per_image", "name", "limit", "jobs", "device",
+        "dataset", "qualities", "model", "json", "per_image", "name", "limit", "jobs", "device", "refine",
     ])]
     results: Option<PathBuf>,
     /// Qualities to code at, comma-separated (1 to 8, fractions allowed).
@@ -70,6 +71,10 @@ pub struct EvalArgs {
     /// overlap entropy coding and metrics; per-image times then include contention.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: u32,
+    /// Refine every image's latent with N gradient steps before coding it (see `ansel encode
+    /// --refine`): slower encodes, smaller files at the same quality.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    refine: usize,
     /// Where the network runs: cpu, gpu (needs the `wgpu` build feature) or auto.
     #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
     device: DeviceChoice,
@@ -185,6 +190,7 @@ fn measure(a: &EvalArgs, dataset: &Path, started: Instant) -> Result<Measured> {
     let options = HarnessOptions {
         qualities: a.qualities.clone(),
         jobs: a.jobs as usize,
+        refinement: Refinement::steps(a.refine),
     };
 
     let tasks = (images.len() * options.qualities.len()) as u64;
@@ -345,7 +351,7 @@ fn describe(
         }
     );
     let description = format!(
-        "{name} on {dataset} ({n} images), qualities {q}; {model}. Command: {command}. bpp = 8*bytes of the .ansel \
+        "{name} on {dataset} ({n} images), qualities {q}; {model}{refine}. Command: {command}. bpp = 8*bytes of the .ansel \
          stream/(W*H). PSNR/MS-SSIM on RGB 0..255 (CompressAI definitions), plain mean over images. Times: wall \
          seconds per image of Codec::encode / Codec::decode in-process (image in memory, model loaded), on \
          {device}, {jobs} (image, quality) pair(s) at a time on {cores} cores. ansel {version}.",
@@ -354,6 +360,11 @@ fn describe(
         q = qualities.join(","),
         jobs = a.jobs,
         version = env!("CARGO_PKG_VERSION"),
+        refine = if a.refine > 0 {
+            format!("; latents refined with {} gradient steps", a.refine)
+        } else {
+            String::new()
+        },
     );
     let meta = serde_json::json!({
         "codec": "ansel",
@@ -372,6 +383,7 @@ fn describe(
         "images": images.len(),
         "command": command,
         "jobs": a.jobs,
+        "refine_steps": a.refine,
         "cores": cores,
         "device": device,
         "eval_seconds": seconds,

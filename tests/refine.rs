@@ -1,0 +1,92 @@
+//! Encoder-side refinement (`Codec::encode_with`, `ansel::refine`): it lowers the
+//! rate-distortion loss of a photo with the embedded trained model, it never returns something
+//! worse than the plain encode, and its streams are ordinary streams.
+
+use ansel::eval::metrics::mse_rgb;
+use ansel::refine::Refinement;
+use ansel::Codec;
+use image::RgbImage;
+
+/// A 160 × 128 crop of the sample photo (a real photo: refinement has texture to work on).
+fn photo() -> RgbImage {
+    let full = image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample.png"))
+        .unwrap()
+        .to_rgb8();
+    image::imageops::crop_imm(&full, 220, 140, 160, 128).to_image()
+}
+
+/// The loss the codec was trained on, measured on the real stream: λ·255²·MSE + bits per pixel
+/// (MSE of pixels in [0, 1], so λ times the MSE of 8-bit values).
+fn loss(codec: &Codec, image: &RgbImage, stream: &[u8], quality: usize) -> f64 {
+    let decoded = codec.decode(stream).unwrap();
+    let lambda = codec.metadata().lambdas[quality - 1];
+    let bpp = 8.0 * stream.len() as f64 / (image.width() * image.height()) as f64;
+    lambda * mse_rgb(image, &decoded).unwrap() + bpp
+}
+
+#[test]
+fn refinement_lowers_the_loss_of_a_photo_at_a_high_quality() {
+    let codec = Codec::embedded().unwrap();
+    let image = photo();
+    let plain = codec.encode(&image, 8.0).unwrap();
+    let refined = codec
+        .encode_with(&image, 8.0, Refinement::steps(10))
+        .unwrap();
+    let (before, after) = (
+        loss(&codec, &image, &plain, 8),
+        loss(&codec, &image, &refined, 8),
+    );
+    // Measured: about 3 % lower on this crop; a refinement that did nothing or harm fails.
+    assert!(after < 0.99 * before, "loss {before:.4} → {after:.4}");
+    assert_eq!(
+        codec.decode(&refined).unwrap().dimensions(),
+        image.dimensions()
+    );
+    assert_eq!(
+        codec
+            .encode_with(&image, 8.0, Refinement::steps(10))
+            .unwrap(),
+        refined,
+        "refinement is not deterministic"
+    );
+}
+
+#[test]
+fn no_refinement_is_the_plain_encode() {
+    let codec = Codec::embedded().unwrap();
+    let image = photo();
+    for refinement in [Refinement::NONE, Refinement::steps(0)] {
+        assert_eq!(
+            codec.encode_with(&image, 3.5, refinement).unwrap(),
+            codec.encode(&image, 3.5).unwrap()
+        );
+    }
+}
+
+/// Steps far too large blow the latent up; the encoder must notice and code the analysis'
+/// latent instead of garbage.
+#[test]
+fn a_diverging_refinement_falls_back_to_the_plain_encode() {
+    let codec = Codec::embedded().unwrap();
+    let image = photo();
+    let wild = Refinement {
+        steps: 4,
+        step_size: 50.0,
+    };
+    assert_eq!(
+        codec.encode_with(&image, 6.0, wild).unwrap(),
+        codec.encode(&image, 6.0).unwrap()
+    );
+}
+
+#[test]
+fn the_rate_search_refines_every_try() {
+    let codec = Codec::embedded().unwrap();
+    let image = photo();
+    let refinement = Refinement::steps(3);
+    let (stream, quality) = codec.encode_to_bpp_with(&image, 1.0, refinement).unwrap();
+    assert_eq!(
+        codec.encode_with(&image, quality, refinement).unwrap(),
+        stream
+    );
+}
