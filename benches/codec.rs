@@ -1,6 +1,7 @@
 //! Whole-codec speed with the embedded model on a Kodak-sized (768×512) image:
 //! `cargo bench --bench codec`. Encode and decode include the network on the CPU backend,
-//! entropy coding and the container; image file I/O is not included.
+//! entropy coding and the container; image file I/O is not included. `encode q6 refine 10`
+//! is the slow encoder of `--refine 10` (see `docs/refine.md`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use image::RgbImage;
@@ -34,6 +35,10 @@ fn bench(c: &mut Criterion) {
             b.iter(|| codec.decode(&stream).expect("decodes"))
         });
     }
+    let refine = ansel::refine::Refinement::steps(10);
+    group.bench_function("encode q6 refine 10", |b| {
+        b.iter(|| codec.encode_with(&image, 6.0, refine).expect("encodes"))
+    });
     group.finish();
 }
 
