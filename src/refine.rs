@@ -24,8 +24,9 @@ use crate::model::{bits_per_sample, gaussian_likelihood, GainSet, Network};
 
 /// How the encoder refines the latent of an image before coding it.
 ///
-/// Each step runs the synthesis forward and backward once, so a step costs about 2–3 encodes
-/// of the same image. Streams decode with any decoder, refined or not.
+/// Each step runs the synthesis forward and backward once: on a 768×512 image ten steps took
+/// about 17 s on the CPU, some forty plain encodes. Streams decode with any decoder, refined
+/// or not.
 ///
 /// ```
 /// use ansel::refine::Refinement;
