@@ -126,10 +126,12 @@ fn refine_passes_through_to_the_library() {
         .assert()
         .success();
     let image = image::open(d.join("photo.png")).unwrap().to_rgb8();
-    let expected = ansel::Codec::embedded()
-        .unwrap()
+    let codec = ansel::Codec::embedded().unwrap();
+    let expected = codec
         .encode_with(&image, 7.0, ansel::refine::Refinement::steps(3))
         .unwrap();
+    // Only then does the comparison below show that the flag was passed on.
+    assert_ne!(expected, codec.encode(&image, 7.0).unwrap());
     assert_eq!(std::fs::read(d.join("r.ansel")).unwrap(), expected);
     // A usage error: exit code 2, nothing written.
     ansel(d)

@@ -136,6 +136,54 @@ fn eval_writes_results_plot_and_bd_rate_table() {
     );
 }
 
+/// `--refine N` codes every image as `Codec::encode_with` does with N steps, and the results
+/// say so.
+#[test]
+fn eval_refine_codes_refined_streams_and_records_the_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_dataset(tmp.path());
+    let json = tmp.path().join("out.json");
+    let per_image = tmp.path().join("per.json");
+    let mut cmd = cargo_bin_cmd!("ansel");
+    cmd.arg("eval")
+        .arg("--dataset")
+        .arg(tmp.path())
+        .args([
+            "--qualities",
+            "7",
+            "--refine",
+            "2",
+            "--limit",
+            "1",
+            "--json",
+        ])
+        .arg(&json)
+        .arg("--per-image")
+        .arg(&per_image);
+    cmd.assert().success();
+    let results = ResultsFile::read(&json).unwrap();
+    let meta = results.meta.as_ref().unwrap();
+    assert_eq!(meta["refine_steps"], 2);
+    assert!(
+        results
+            .description
+            .contains("refined with 2 gradient steps"),
+        "{}",
+        results.description
+    );
+    let codec = ansel::Codec::embedded().unwrap();
+    let image = image::open(tmp.path().join("im0.png")).unwrap().to_rgb8();
+    let stream = codec
+        .encode_with(&image, 7.0, ansel::refine::Refinement::steps(2))
+        .unwrap();
+    // The check below tells the two apart only if refinement changed the size.
+    assert_ne!(stream.len(), codec.encode(&image, 7.0).unwrap().len());
+    let per: PerImageFile =
+        serde_json::from_str(&std::fs::read_to_string(&per_image).unwrap()).unwrap();
+    let bpp = 8.0 * stream.len() as f64 / f64::from(image.width() * image.height());
+    assert_eq!(per.results[0].images[0].bpp, bpp);
+}
+
 #[test]
 fn eval_results_mode_rejects_coding_options_and_bad_files() {
     let tmp = tempfile::tempdir().unwrap();
