@@ -72,8 +72,8 @@ pub struct EncodeArgs {
     #[arg(long, value_name = "BPP", value_parser = parse_bpp)]
     target_bpp: Option<f64>,
     /// Refine the latent with N gradient steps on the image's own rate-distortion loss before
-    /// coding it: about 2-3 encode times per step for a few percent smaller files at the same
-    /// quality, mostly at high qualities (10 is a good start). Any decoder reads the result.
+    /// coding it: each step costs about 3-4 plain encodes; 10 steps save 3.4 % of the bits at
+    /// equal PSNR on Kodak, most at high qualities. Any decoder reads the result.
     #[arg(long, value_name = "N", default_value_t = 0)]
     refine: usize,
     #[command(flatten)]

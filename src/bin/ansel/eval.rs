@@ -72,7 +72,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: u32,
     /// Refine every image's latent with N gradient steps before coding it (see `ansel encode
-    /// --refine`): slower encodes, smaller files at the same quality.
+    /// --refine`): slower encodes, fewer bits at equal PSNR.
     #[arg(long, value_name = "N", default_value_t = 0)]
     refine: usize,
     /// Where the network runs: cpu, gpu (needs the `wgpu` build feature) or auto.
