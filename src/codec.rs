@@ -67,6 +67,8 @@ pub struct Codec {
 struct SideInfo {
     means: Vec<f32>,
     indexes: Vec<u16>,
+    /// μ and σ as tensors, which the encoder's refinement works with.
+    conditional: (Tensor<4>, Tensor<4>),
 }
 
 impl Codec {
@@ -209,22 +211,18 @@ impl Codec {
         let z_stream = entropy::encode(&z_symbols, &z_indexes, &self.z_tables)?;
 
         let side = self.side_information(&z_symbols, z_shape, quality);
-        let y = if refinement.is_active() {
-            let (means, scales) = self.hyper_from_symbols(&z_symbols, z_shape, quality);
-            let problem = refine::Problem {
-                network: &self.network,
-                gains: &gains,
-                lambda: crate::model::lambda_for_quality(&self.ladder, quality),
-                x: x_padded,
-                means,
-                scales,
-                height: height as usize,
-                width: width as usize,
-            };
-            refine::refine(&problem, y, refinement)
-        } else {
-            y
+        let (means, scales) = side.conditional.clone();
+        let problem = refine::Problem {
+            network: &self.network,
+            gains: &gains,
+            lambda: crate::model::lambda_for_quality(&self.ladder, quality),
+            x: x_padded,
+            means,
+            scales,
+            height: height as usize,
+            width: width as usize,
         };
+        let y = refine::refine(&problem, y, refinement);
         let y = to_vec(y);
         let y_symbols: Vec<i32> = y
             .iter()
@@ -473,23 +471,6 @@ impl Codec {
     /// ẑ from the z symbols, then (μ, σ) = h_s(ẑ) and the table index of every y element.
     /// The single code path encoder and decoder share.
     fn side_information(&self, z_symbols: &[i32], z_shape: [usize; 4], quality: f32) -> SideInfo {
-        let (means, scales) = self.hyper_from_symbols(z_symbols, z_shape, quality);
-        let scales = to_vec(scales);
-        SideInfo {
-            means: to_vec(means),
-            indexes: self.scales.indexes(&scales),
-        }
-    }
-}
-
-impl Codec {
-    /// (μ, σ) of y as tensors: `h_s` of ẑ rebuilt from the z symbols.
-    fn hyper_from_symbols(
-        &self,
-        z_symbols: &[i32],
-        z_shape: [usize; 4],
-        quality: f32,
-    ) -> (Tensor<4>, Tensor<4>) {
         let plane = z_shape[2] * z_shape[3];
         let z_hat: Vec<f32> = z_symbols
             .iter()
@@ -498,7 +479,12 @@ impl Codec {
             .collect();
         let gains = self.network.gains_for_quality(quality, &self.device);
         let z_hat = Tensor::<4>::from_data(TensorData::new(z_hat, z_shape), &self.device);
-        self.network.hyper_synthesise(z_hat, &gains)
+        let (means, scales) = self.network.hyper_synthesise(z_hat, &gains);
+        SideInfo {
+            means: to_vec(means.clone()),
+            indexes: self.scales.indexes(&to_vec(scales.clone())),
+            conditional: (means, scales),
+        }
     }
 }
 
