@@ -7,10 +7,15 @@
 //! Decode: container → z stream → ẑ → `h_s(ẑ)` = (μ, σ) → indexes → y stream → ŷ = symbols + μ
 //! → `g_s(ŷ·gain⁻¹)` → crop.
 //!
-//! Encoder and decoder derive (μ, σ) and the table indexes through the same function,
-//! `Codec::side_information`, from the decoded ẑ, never from the encoder's float z. The stream
-//! carries a checksum of the indexes so a decoder that derives different ones (another
-//! machine, another backend) fails loudly instead of returning garbage.
+//! A model with a checkerboard context (`src/model/context.rs`) codes y in two passes into the
+//! one y stream: the anchors with (μ, σ) from `h_s(ẑ)` and the context model, then the other
+//! elements with (μ, σ) that also depend on the decoded anchors.
+//!
+//! Encoder and decoder derive (μ, σ) and the table indexes through the same functions,
+//! `Codec::side_information` and `Codec::code_latent`, from the decoded ẑ and symbols, never
+//! from the encoder's float z or y. The stream carries a checksum of the indexes so a decoder
+//! that derives different ones (another machine, another backend) fails loudly instead of
+//! returning garbage.
 
 use burn::prelude::*;
 use image::RgbImage;
@@ -21,7 +26,7 @@ use crate::backend::SelectedDevice;
 use crate::entropy::{self, CodingTables, ScaleQuantizer};
 use crate::error::Error;
 use crate::image_io;
-use crate::model::{Ladder, Network, QUALITY_MAX, QUALITY_MIN, RUNGS};
+use crate::model::{is_anchor, Ladder, Network, QUALITY_MAX, QUALITY_MIN, RUNGS};
 use crate::package::{ModelMetadata, Package};
 use crate::refine::{self, Refinement};
 
@@ -63,12 +68,23 @@ pub struct Codec {
     metadata: ModelMetadata,
 }
 
-/// The side information both directions derive from ẑ.
+/// The side information both directions derive from ẑ: the hyperprior's prediction and the
+/// first pass's means and table indexes (of every element; the first pass codes the anchors
+/// of a context model, every element of other models).
 struct SideInfo {
+    hyper: Tensor<4>,
     means: Vec<f32>,
     indexes: Vec<u16>,
-    /// μ and σ as tensors, which the encoder's refinement works with.
-    conditional: (Tensor<4>, Tensor<4>),
+}
+
+/// The latent as both directions know it once every pass is coded.
+struct CodedLatent {
+    /// ŷ = symbol + μ of every element, in tensor order.
+    values: Vec<f32>,
+    /// Symbols in coding order (the order of the y stream).
+    symbols: Vec<i32>,
+    /// Table indexes in coding order.
+    indexes: Vec<u16>,
 }
 
 impl Codec {
@@ -211,29 +227,29 @@ impl Codec {
         let z_stream = entropy::encode(&z_symbols, &z_indexes, &self.z_tables)?;
 
         let side = self.side_information(&z_symbols, z_shape, quality);
-        let (means, scales) = side.conditional.clone();
         let problem = refine::Problem {
             network: &self.network,
             gains: &gains,
             lambda: crate::model::lambda_for_quality(&self.ladder, quality),
             x: x_padded,
-            means,
-            scales,
+            hyper: side.hyper.clone(),
             height: height as usize,
             width: width as usize,
         };
         let y = refine::refine(&problem, y, refinement);
+        let [_, m, yh, yw] = y.dims();
         let y = to_vec(y);
-        let y_symbols: Vec<i32> = y
-            .iter()
-            .zip(&side.means)
-            .map(|(&v, &mu)| (v - mu).round() as i32)
-            .collect();
-        let y_stream = entropy::encode(&y_symbols, &side.indexes, &self.y_tables)?;
+        let latent = self.code_latent(side, [m, yh, yw], |positions, means, _| {
+            Ok(positions
+                .iter()
+                .map(|&p| (y[p] - means[p]).round() as i32)
+                .collect())
+        })?;
+        let y_stream = entropy::encode(&latent.symbols, &latent.indexes, &self.y_tables)?;
         let container = Container {
             header,
             tiles: vec![Tile {
-                index_check: entropy::index_checksum(&side.indexes),
+                index_check: entropy::index_checksum(&latent.indexes),
                 sections: vec![
                     Section {
                         kind: SectionKind::HyperLatent,
@@ -376,7 +392,10 @@ impl Codec {
         let z_hat = (z - medians.clone()).round() + medians;
         let bits_z =
             crate::model::bits_per_sample(self.network.density().likelihood(z_hat.clone()));
-        let (means, scales) = self.network.hyper_synthesise(z_hat, &gains);
+        let hyper = self.network.hyper_synthesise(z_hat, &gains);
+        let (means, scales) = self
+            .network
+            .conditional_for(hyper, |means| (y.clone() - means.clone()).round() + means);
         let y_hat = (y - means.clone()).round() + means.clone();
         let lik = crate::model::gaussian_likelihood(y_hat, means, scales);
         let bits_y = crate::model::bits_per_sample(lik);
@@ -448,28 +467,34 @@ impl Codec {
             &self.z_tables,
         )?;
         let side = self.side_information(&z_symbols, [1, n, zh, zw], h.quality);
-        let check = entropy::index_checksum(&side.indexes);
-        if check != tile.index_check {
-            return Err(Error::IndexMismatch {
-                stream: tile.index_check,
-                derived: check,
-            });
-        }
-        let y_symbols =
-            entropy::decode(section(SectionKind::Latent)?, &side.indexes, &self.y_tables)?;
-        let y_hat: Vec<f32> = y_symbols
-            .iter()
-            .zip(&side.means)
-            .map(|(&s, &mu)| s as f32 + mu)
-            .collect();
+        let mut stream = entropy::Decoder::new(section(SectionKind::Latent)?)?;
+        let mut derived = Vec::with_capacity(m * yh * yw);
+        let latent = self.code_latent(side, [m, yh, yw], |_, _, indexes| {
+            derived.extend_from_slice(indexes);
+            // Check the indexes once all are known: before decoding anything from a model
+            // without a context, before the second pass of one with.
+            if derived.len() == m * yh * yw {
+                let check = entropy::index_checksum(&derived);
+                if check != tile.index_check {
+                    return Err(Error::IndexMismatch {
+                        stream: tile.index_check,
+                        derived: check,
+                    });
+                }
+            }
+            Ok(stream.decode(indexes, &self.y_tables)?)
+        })?;
+        stream.finish()?;
+        let y_hat = latent.values;
         let gains = self.network.gains_for_quality(h.quality, &self.device);
         let y_hat = Tensor::<4>::from_data(TensorData::new(y_hat, [1, m, yh, yw]), &self.device);
         let x_hat = to_vec(self.network.synthesise(y_hat, &gains));
         Ok(image_io::from_planes(&x_hat, ph, pw, h.width, h.height))
     }
 
-    /// ẑ from the z symbols, then (μ, σ) = h_s(ẑ) and the table index of every y element.
-    /// The single code path encoder and decoder share.
+    /// ẑ from the z symbols, then the hyperprior's prediction h_s(ẑ), and from it (μ, σ) and
+    /// the table index of every y element for the first pass. The single code path encoder
+    /// and decoder share.
     fn side_information(&self, z_symbols: &[i32], z_shape: [usize; 4], quality: f32) -> SideInfo {
         let plane = z_shape[2] * z_shape[3];
         let z_hat: Vec<f32> = z_symbols
@@ -479,12 +504,64 @@ impl Codec {
             .collect();
         let gains = self.network.gains_for_quality(quality, &self.device);
         let z_hat = Tensor::<4>::from_data(TensorData::new(z_hat, z_shape), &self.device);
-        let (means, scales) = self.network.hyper_synthesise(z_hat, &gains);
+        let hyper = self.network.hyper_synthesise(z_hat, &gains);
+        let (means, scales) = self.network.conditional(hyper.clone(), None);
         SideInfo {
-            means: to_vec(means.clone()),
-            indexes: self.scales.indexes(&to_vec(scales.clone())),
-            conditional: (means, scales),
+            hyper,
+            means: to_vec(means),
+            indexes: self.scales.indexes(&to_vec(scales)),
         }
+    }
+
+    /// Codes the latent `[m, h, w]` pass by pass, the code path encoder and decoder share:
+    /// for each pass, `symbols(positions, means, indexes)` gives the symbols of the elements
+    /// at `positions` (tensor order), whose means are `means[p]` (every element's, indexed by
+    /// position) and whose tables are `indexes` (this pass's, in coding order). The encoder
+    /// rounds its latent, the decoder reads the stream. A model without a context model has
+    /// one pass over every element; one with has two, the anchors and then the rest, whose
+    /// (μ, σ) are derived from the anchors decoded in the first.
+    fn code_latent(
+        &self,
+        side: SideInfo,
+        [m, h, w]: [usize; 3],
+        mut symbols: impl FnMut(&[usize], &[f32], &[u16]) -> Result<Vec<i32>, Error>,
+    ) -> Result<CodedLatent, Error> {
+        let all = m * h * w;
+        let passes: Vec<Vec<usize>> = if self.network.has_context() {
+            let (anchors, rest) = (0..all).partition(|&p| is_anchor(p / w % h, p % w));
+            vec![anchors, rest]
+        } else {
+            vec![(0..all).collect()]
+        };
+        let mut latent = CodedLatent {
+            values: vec![0.0; all],
+            symbols: Vec::with_capacity(all),
+            indexes: Vec::with_capacity(all),
+        };
+        let (mut means, mut indexes) = (side.means, side.indexes);
+        for (pass, positions) in passes.iter().enumerate() {
+            if pass > 0 {
+                // `values` holds the decoded anchors and zeros elsewhere.
+                let anchors = Tensor::<4>::from_data(
+                    TensorData::new(latent.values.clone(), [1, m, h, w]),
+                    &self.device,
+                );
+                let (mu, sigma) = self.network.conditional(side.hyper.clone(), Some(anchors));
+                means = to_vec(mu);
+                indexes = self.scales.indexes(&to_vec(sigma));
+            }
+            let pass_indexes: Vec<u16> = positions.iter().map(|&p| indexes[p]).collect();
+            let pass_symbols = symbols(positions, &means, &pass_indexes)?;
+            if pass_symbols.len() != positions.len() {
+                return Err(Error::Corrupt("latent pass of the wrong length".into()));
+            }
+            for (&p, &s) in positions.iter().zip(&pass_symbols) {
+                latent.values[p] = s as f32 + means[p];
+            }
+            latent.symbols.extend(pass_symbols);
+            latent.indexes.extend(pass_indexes);
+        }
+        Ok(latent)
     }
 }
 
@@ -573,6 +650,77 @@ mod tests {
 
     /// A package must list a positive λ for every quality rung: refinement weighs distortion
     /// with them.
+    /// The embedded model with a checkerboard context added: one that changes nothing, or
+    /// (`active`) one whose second pass predicts differently from the first.
+    fn with_context(active: bool) -> Codec {
+        let package = Package::from_bytes(&DEFAULT_PACKAGE.0).unwrap();
+        let device = Device::flex();
+        let config = package.metadata.network.with_context(true);
+        let mut network =
+            crate::model::load_package_weights(&package.weights, package.metadata.network, &device)
+                .unwrap()
+                .widened(config, &device)
+                .unwrap();
+        if active {
+            network = network.with_fresh_context(&device);
+        }
+        let ladder: Ladder = package.metadata.lambdas.as_slice().try_into().unwrap();
+        let package = crate::train::export::export(
+            &network,
+            config,
+            &ladder,
+            &crate::train::export::Provenance::default(),
+        )
+        .unwrap();
+        Codec::from_package(&package).unwrap()
+    }
+
+    #[test]
+    fn a_context_that_changes_nothing_codes_in_two_passes_to_the_same_pixels() {
+        let image = photo_like(200, 136);
+        let plain = Codec::embedded().unwrap();
+        let context = with_context(false);
+        assert_ne!(plain.id(), context.id());
+        for q in [1.0, 6.0] {
+            let (a, b) = (
+                plain.encode(&image, q).unwrap(),
+                context.encode(&image, q).unwrap(),
+            );
+            assert_ne!(a, b, "the symbols go in another order");
+            // Same symbols and tables: the same ideal length, up to a word of ANS overhead.
+            assert!(
+                a.len().abs_diff(b.len()) <= 8,
+                "{} against {}",
+                a.len(),
+                b.len()
+            );
+            assert_eq!(plain.decode(&a).unwrap(), context.decode(&b).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_context_model_round_trips_and_uses_its_second_pass() {
+        let image = photo_like(200, 136);
+        let active = with_context(true);
+        let idle = with_context(false);
+        let q = 5.0;
+        let stream = active.encode(&image, q).unwrap();
+        let decoded = active.decode(&stream).unwrap();
+        assert_eq!(decoded, active.decode(&stream).unwrap());
+        // ŷ stays within half a bin of y whatever the means: the same quality, other bits.
+        let psnr = |d: &RgbImage| crate::eval::metrics::psnr_rgb(&image, d).unwrap();
+        let reference = idle.decode(&idle.encode(&image, q).unwrap()).unwrap();
+        assert!((psnr(&decoded) - psnr(&reference)).abs() < 1.0);
+        // The second pass derives other tables from the decoded anchors: a decoder whose
+        // context is idle cannot read the stream (another model id aside).
+        let mut container = Container::from_bytes(&stream, &LIMITS).unwrap();
+        container.header.model = idle.id();
+        assert!(idle.decode(&container.to_bytes().unwrap()).is_err());
+        // Refinement works through both passes.
+        let refined = active.encode_with(&image, q, Refinement::steps(2)).unwrap();
+        assert_eq!(active.decode(&refined).unwrap().dimensions(), (200, 136));
+    }
+
     #[test]
     fn a_package_without_a_full_lambda_ladder_is_refused() {
         use crate::model::{NetworkConfig, DEFAULT_LADDER};
@@ -629,7 +777,8 @@ mod tests {
             .collect();
         let gains = encoder.network.gains_for_quality(4.0, &encoder.device);
         let z_hat = Tensor::<4>::from_data(TensorData::new(z_hat, [1, n, zh, zw]), &encoder.device);
-        let sigmas = to_vec(encoder.network.hyper_synthesise(z_hat, &gains).1);
+        let hyper = encoder.network.hyper_synthesise(z_hat, &gains);
+        let sigmas = to_vec(encoder.network.conditional(hyper, None).1);
 
         // Move the threshold of the smallest σ's table just below it: that element (and
         // only elements with the same table and σ above the new threshold) changes table.

@@ -9,6 +9,9 @@
 //!
 //! `J(y) = λ·255²·MSE(g_s(y), x) − Σ log2 P(y | μ, σ) / pixels`.
 //!
+//! (In a model with a checkerboard context, μ and σ of the second pass depend on the rounded
+//! anchors; each step takes them as constants computed from its starting point.)
+//!
 //! Refinement descends this relaxed loss (y continuous, as the rate proxy of training sees it)
 //! and codes the iterate whose *coded* loss (the rounded latent's distortion and estimated
 //! rate) is lowest among a few it measures, the analysis' latent included: it never makes an
@@ -80,10 +83,8 @@ pub(crate) struct Problem<'a> {
     pub lambda: f64,
     /// Padded image in `[0, 1]`, `[1, 3, H, W]`.
     pub x: Tensor<4>,
-    /// Means of y from the decoded hyper-latent.
-    pub means: Tensor<4>,
-    /// Scales of y from the decoded hyper-latent.
-    pub scales: Tensor<4>,
+    /// The hyperprior's prediction of y from the decoded hyper-latent.
+    pub hyper: Tensor<4>,
     /// Rows and columns of the image before padding (the loss ignores the padding).
     pub height: usize,
     /// See `height`.
@@ -91,8 +92,18 @@ pub(crate) struct Problem<'a> {
 }
 
 impl Problem<'_> {
-    /// `(distortion term, rate term)` of J at `y_hat`, each a one-element tensor.
-    fn loss(&self, y_hat: Tensor<4>) -> (Tensor<1>, Tensor<1>) {
+    /// (μ, σ) of every element as the codec derives them when it codes `y`.
+    fn conditional(&self, y: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+        self.network
+            .conditional_for(self.hyper.clone(), |mu| (y - mu.clone()).round() + mu)
+    }
+
+    /// `(distortion term, rate term)` of J at `y_hat` under (μ, σ), each a one-element tensor.
+    fn loss(
+        &self,
+        y_hat: Tensor<4>,
+        (means, scales): (Tensor<4>, Tensor<4>),
+    ) -> (Tensor<1>, Tensor<1>) {
         let (h, w) = (self.height, self.width);
         let x_hat =
             self.network
@@ -103,15 +114,16 @@ impl Problem<'_> {
             .square()
             .mean()
             .mul_scalar(self.lambda * 255.0 * 255.0);
-        let likelihood = gaussian_likelihood(y_hat, self.means.clone(), self.scales.clone());
+        let likelihood = gaussian_likelihood(y_hat, means, scales);
         let rate = bits_per_sample(likelihood).div_scalar((h * w) as f64);
         (distortion, rate)
     }
 
     /// J of the latent the codec would code for `y`: round(y − μ) + μ.
     fn coded_loss(&self, y: Tensor<4>) -> f32 {
-        let y_hat = (y - self.means.clone()).round() + self.means.clone();
-        let (d, r) = self.loss(y_hat);
+        let (means, scales) = self.conditional(y.clone());
+        let y_hat = (y - means.clone()).round() + means.clone();
+        let (d, r) = self.loss(y_hat, (means, scales));
         (d + r).into_scalar::<f32>()
     }
 }
@@ -136,8 +148,9 @@ pub(crate) fn refine(problem: &Problem, y: Tensor<4>, refinement: Refinement) ->
     for step in 1..=refinement.steps {
         // Only the latent takes part in autodiff: the weights, x, μ and σ enter the graph as
         // constants, and no gradient is computed for them.
+        let conditional = problem.conditional(current.clone());
         let tracked = current.clone().autodiff().require_grad();
-        let (d, r) = problem.loss(tracked.clone());
+        let (d, r) = problem.loss(tracked.clone(), conditional);
         let loss = d + r;
         let value = loss.clone().into_scalar::<f32>();
         // A step size too large for this image: stop before the latent blows up.

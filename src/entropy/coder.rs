@@ -131,42 +131,79 @@ pub fn decode(
     indexes: &[u16],
     tables: &CodingTables,
 ) -> Result<Vec<i32>, EntropyError> {
-    tables.check(indexes)?;
-    let n = bytes
-        .get(..4)
-        .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-        .ok_or(EntropyError::Corrupt("missing word count"))?;
-    let end = n
-        .checked_mul(4)
-        .and_then(|l| l.checked_add(4))
-        .filter(|&e| e <= bytes.len())
-        .ok_or(EntropyError::Corrupt("word count exceeds the data"))?;
-    let words: Vec<u32> = bytes[4..end]
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-        .collect();
-    let mut escapes = &bytes[end..];
-    let mut coder = DefaultAnsCoder::from_compressed(words)
-        .map_err(|_| EntropyError::Corrupt("trailing zero word"))?;
-    let mut out = Vec::with_capacity(indexes.len());
-    for &t in indexes {
-        let t = t as usize;
-        let s = coder.decode_symbol(&tables.models[t]).unwrap_infallible();
-        if s == tables.lens[t] as usize {
-            out.push(unzigzag(read_varint(&mut escapes)?));
-        } else {
-            out.push(tables.offsets[t].wrapping_add(s as i32));
+    let mut decoder = Decoder::new(bytes)?;
+    let values = decoder.decode(indexes, tables)?;
+    decoder.finish()?;
+    Ok(values)
+}
+
+/// A stream written by [`encode`], decoded in parts: values whose tables depend on the values
+/// decoded before them (the second pass of a context model) are decoded once those are known.
+/// Decoding `a` then `b` gives what decoding `a ++ b` at once would.
+pub struct Decoder<'a> {
+    coder: DefaultAnsCoder,
+    escapes: &'a [u8],
+}
+
+impl<'a> Decoder<'a> {
+    /// Reads the framing of a stream.
+    pub fn new(bytes: &'a [u8]) -> Result<Self, EntropyError> {
+        let n = bytes
+            .get(..4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+            .ok_or(EntropyError::Corrupt("missing word count"))?;
+        let end = n
+            .checked_mul(4)
+            .and_then(|l| l.checked_add(4))
+            .filter(|&e| e <= bytes.len())
+            .ok_or(EntropyError::Corrupt("word count exceeds the data"))?;
+        let words: Vec<u32> = bytes[4..end]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        let coder = DefaultAnsCoder::from_compressed(words)
+            .map_err(|_| EntropyError::Corrupt("trailing zero word"))?;
+        Ok(Self {
+            coder,
+            escapes: &bytes[end..],
+        })
+    }
+
+    /// Decodes the next `indexes.len()` values, value `i` with table `indexes[i]`.
+    pub fn decode(
+        &mut self,
+        indexes: &[u16],
+        tables: &CodingTables,
+    ) -> Result<Vec<i32>, EntropyError> {
+        tables.check(indexes)?;
+        let mut out = Vec::with_capacity(indexes.len());
+        for &t in indexes {
+            let t = t as usize;
+            let s = self
+                .coder
+                .decode_symbol(&tables.models[t])
+                .unwrap_infallible();
+            if s == tables.lens[t] as usize {
+                out.push(unzigzag(read_varint(&mut self.escapes)?));
+            } else {
+                out.push(tables.offsets[t].wrapping_add(s as i32));
+            }
         }
+        Ok(out)
     }
-    if !coder.is_empty() {
-        return Err(EntropyError::Corrupt(
-            "data left over after the last symbol",
-        ));
+
+    /// Checks that the stream held nothing after the last value decoded.
+    pub fn finish(self) -> Result<(), EntropyError> {
+        if !self.coder.is_empty() {
+            return Err(EntropyError::Corrupt(
+                "data left over after the last symbol",
+            ));
+        }
+        if !self.escapes.is_empty() {
+            return Err(EntropyError::Corrupt("escape data left over"));
+        }
+        Ok(())
     }
-    if !escapes.is_empty() {
-        return Err(EntropyError::Corrupt("escape data left over"));
-    }
-    Ok(out)
 }
 
 /// Ideal code length in bits of `values` under the tables (escapes counted with their varint

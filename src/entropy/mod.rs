@@ -14,7 +14,7 @@ pub mod factorized;
 pub mod gaussian;
 pub mod tables;
 
-pub use coder::{decode, encode, ideal_bits, CodingTables};
+pub use coder::{decode, encode, ideal_bits, CodingTables, Decoder};
 pub use factorized::{channel_indexes, factorized_tables};
 pub use gaussian::{gaussian_tables, index_checksum, scale_ladder, ScaleQuantizer};
 pub use tables::{Table, TableSet, PRECISION};

@@ -56,6 +56,16 @@ pub struct HyperSynthesis {
     conv2: Conv2d,
 }
 
+/// Splits a raw output `[scales | means]` of the hyper-synthesis (or of the context model that
+/// corrects it) into `(means, scales)`.
+pub fn split_params(raw: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+    let m = raw.dims()[1] / 2;
+    let mut parts = raw.split(m, 1).into_iter();
+    let scales = parts.next().expect("two halves").abs();
+    let means = parts.next().expect("two halves");
+    (means, scales)
+}
+
 impl HyperSynthesis {
     /// `n` hyper-latent channels, `m` latent channels.
     pub fn new(n: usize, m: usize, device: &Device) -> Self {
@@ -66,16 +76,11 @@ impl HyperSynthesis {
         }
     }
 
-    /// Runs the transform and splits its output into `(means, scales)`.
-    pub fn forward(&self, z: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+    /// Runs the transform: its raw output `[scales | means]` (see [`split_params`]).
+    pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
         let x = leaky_relu(self.deconv0.forward(z), SLOPE);
         let x = leaky_relu(self.deconv1.forward(x), SLOPE);
-        let out = self.conv2.forward(x);
-        let m = out.dims()[1] / 2;
-        let mut parts = out.split(m, 1).into_iter();
-        let scales = parts.next().expect("two halves").abs();
-        let means = parts.next().expect("two halves");
-        (means, scales)
+        self.conv2.forward(x)
     }
 
     /// This transform with the width of `fresh` (a new one for more latent channels). Its

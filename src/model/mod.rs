@@ -8,6 +8,7 @@
 //! rounded values through a straight-through estimator ("mixed quantisation", which trains the
 //! decoder on exactly what it gets at test time).
 
+mod context;
 mod density;
 mod gain;
 mod gdn;
@@ -16,6 +17,7 @@ mod likelihood;
 mod transforms;
 mod widen;
 
+pub use context::{anchor_mask, is_anchor};
 pub use density::{ChannelPmf, FactorizedDensity, TAIL_MASS};
 pub use gain::{
     ladder_position, ladder_remap, lambda_for_quality, GainSet, Ladder, COMPRESSAI_LADDER,
@@ -26,8 +28,9 @@ pub use likelihood::{bits_per_sample, gaussian_likelihood, SCALE_BOUND};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use context::Context;
 use gain::Gains;
-use hyper::{HyperAnalysis, HyperSynthesis};
+use hyper::{split_params, HyperAnalysis, HyperSynthesis};
 use transforms::{Analysis, Synthesis};
 
 /// Total downsampling of the network: images are padded to a multiple of this.
@@ -48,6 +51,10 @@ pub struct NetworkConfig {
     /// Absent from the metadata of models that never were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform_n: Option<usize>,
+    /// Whether the latent is coded in two checkerboard passes, the second predicted from the
+    /// first too (see `src/model/context.rs`). Absent from the metadata of models without.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub context: bool,
 }
 
 impl NetworkConfig {
@@ -57,7 +64,13 @@ impl NetworkConfig {
             n,
             m,
             transform_n: None,
+            context: false,
         }
+    }
+
+    /// This shape with or without the checkerboard context model.
+    pub const fn with_context(self, context: bool) -> Self {
+        Self { context, ..self }
     }
 
     /// This shape with `t` hidden channels in `g_a` and `g_s` (stored only if `t ≠ n`, so
@@ -78,14 +91,18 @@ impl NetworkConfig {
     }
 }
 
-/// `N=96 M=192`, with the transforms' width if it differs: `N=96 M=192 T=128`.
+/// `N=96 M=192`, with the transforms' width if it differs and the context model if there is
+/// one: `N=96 M=192 T=128 checkerboard`.
 impl std::fmt::Display for NetworkConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "N={} M={}", self.n, self.m)?;
-        match self.transform_n {
-            Some(t) => write!(f, " T={t}"),
-            None => Ok(()),
+        if let Some(t) = self.transform_n {
+            write!(f, " T={t}")?;
         }
+        if self.context {
+            write!(f, " checkerboard")?;
+        }
+        Ok(())
     }
 }
 
@@ -104,6 +121,8 @@ pub struct Network {
     h_s: HyperSynthesis,
     gains: Gains,
     density: FactorizedDensity,
+    /// The checkerboard context model, in networks that have one.
+    context: Option<Context>,
 }
 
 /// What a training forward pass returns.
@@ -153,6 +172,7 @@ impl Network {
             h_s: HyperSynthesis::new(n, m, device),
             gains: Gains::new(n, m, device),
             density: FactorizedDensity::new(n, device),
+            context: config.context.then(|| Context::new(m, device)),
         }
     }
 
@@ -186,19 +206,32 @@ impl Network {
     pub fn config(&self) -> NetworkConfig {
         NetworkConfig::new(self.density.channels(), self.g_s_channels())
             .with_transform_n(self.g_a.channels())
+            .with_context(self.has_context())
+    }
+
+    /// Whether the latent is coded in two checkerboard passes (see `src/model/context.rs`).
+    pub fn has_context(&self) -> bool {
+        self.context.is_some()
     }
 
     /// The same function in the wider shape `to` (see `src/model/widen.rs`): more latent
     /// channels M, which start at 0, cost nothing to code and are read by small synthesis
     /// weights, and/or more hidden channels in `g_a` and `g_s`, whose zero outputs change
-    /// nothing until training uses them. N (z and the hyper transforms) cannot change.
+    /// nothing until training uses them, and/or a context model, which starts by changing
+    /// nothing ([`Context::preserving`]). N (z and the hyper transforms) cannot change, and
+    /// the latent of a network with a context model cannot grow.
     /// Returns the network unchanged if it already has the shape `to`.
     pub fn widened(self, to: NetworkConfig, device: &Device) -> Result<Self, String> {
         let from = self.config();
-        if to.n != from.n || to.m < from.m || to.transform_channels() < from.transform_channels() {
+        if to.n != from.n
+            || to.m < from.m
+            || to.transform_channels() < from.transform_channels()
+            || (from.context && (!to.context || to.m > from.m))
+        {
             return Err(format!(
-                "cannot turn a network of shape {from:?} into {to:?}: only M and the \
-                 transforms' width may grow"
+                "cannot turn a network of shape {from} into {to}: only M and the transforms' \
+                 width may grow (M only before a context model is added), and a context model \
+                 may be added but not removed"
             ));
         }
         let mut network = self;
@@ -211,6 +244,7 @@ impl Network {
                 h_s: network.h_s.widened(fresh.h_s),
                 gains: network.gains.widened(to.m),
                 density: network.density,
+                context: None,
             };
         }
         if to.transform_channels() > from.transform_channels() {
@@ -220,6 +254,9 @@ impl Network {
                 g_s: network.g_s.widened_hidden(fresh.g_s),
                 ..network
             };
+        }
+        if to.context && !from.context {
+            network.context = Some(Context::preserving(to.m, device));
         }
         Ok(network)
     }
@@ -239,9 +276,49 @@ impl Network {
         self.h_a.forward(y) * gains.hyper.clone()
     }
 
-    /// Hyper-synthesis: quantised ẑ → (means, scales) of y.
-    pub fn hyper_synthesise(&self, z_hat: Tensor<4>, gains: &GainSet) -> (Tensor<4>, Tensor<4>) {
+    /// Hyper-synthesis: quantised ẑ → the hyperprior's raw prediction of y, `[scales | means]`
+    /// (turned into means and scales by [`Network::conditional`]).
+    pub fn hyper_synthesise(&self, z_hat: Tensor<4>, gains: &GainSet) -> Tensor<4> {
         self.h_s.forward(z_hat * gains.hyper_inv.clone())
+    }
+
+    /// (means, scales) of y from the hyperprior's prediction `hyper`, corrected, in a network
+    /// with a context model, with the context of `anchors` (the decoded latent at the anchors,
+    /// zero elsewhere; `None` in the first pass, which codes the anchors). Without a context
+    /// model, `anchors` is ignored.
+    pub fn conditional(
+        &self,
+        hyper: Tensor<4>,
+        anchors: Option<Tensor<4>>,
+    ) -> (Tensor<4>, Tensor<4>) {
+        match &self.context {
+            None => split_params(hyper),
+            Some(context) => {
+                let anchors = anchors.unwrap_or_else(|| {
+                    let [b, c, h, w] = hyper.dims();
+                    Tensor::zeros([b, c / 2, h, w], &hyper.device())
+                });
+                split_params(context.forward(hyper, anchors))
+            }
+        }
+    }
+
+    /// (means, scales) of every element of y after both passes: the first pass's at the
+    /// anchors, the second's elsewhere, where `decoded(means)` gives the decoded latent for
+    /// the first pass's means (only its anchors are read). What the codec derives, as one
+    /// tensor computation, for training and for the encoder's own estimates.
+    pub fn conditional_for(
+        &self,
+        hyper: Tensor<4>,
+        decoded: impl FnOnce(Tensor<4>) -> Tensor<4>,
+    ) -> (Tensor<4>, Tensor<4>) {
+        let (means, scales) = self.conditional(hyper.clone(), None);
+        if self.context.is_none() {
+            return (means, scales);
+        }
+        let [_, _, h, w] = means.dims();
+        let anchors = decoded(means) * anchor_mask(h, w, &hyper.device());
+        self.conditional(hyper, Some(anchors))
     }
 
     /// Synthesis: quantised ŷ → reconstruction (not clamped).
@@ -281,8 +358,16 @@ impl Network {
         };
         let bits_z = bits_per_sample(self.density.likelihood(z_noisy));
 
-        let (means, scales) = self.hyper_synthesise(z_hat, &gains);
+        let hyper = self.hyper_synthesise(z_hat, &gains);
         let y_noisy = y.clone() + noise(y.dims());
+        // The context model reads the anchors as the synthesis sees them.
+        let (means, scales) = self.conditional_for(hyper, |means| {
+            if straight_through {
+                straight_through_round(y.clone(), means)
+            } else {
+                y_noisy.clone()
+            }
+        });
         let scale_mean = scales.clone().mean().detach();
         let y_abs = y.clone().abs().mean().detach();
         let likelihood = gaussian_likelihood(y_noisy.clone(), means.clone(), scales);
@@ -312,6 +397,19 @@ impl Network {
     /// Auxiliary loss of the z prior's quantiles (optimised separately).
     pub fn aux_loss(&self) -> Tensor<1> {
         self.density.aux_loss()
+    }
+}
+
+#[cfg(test)]
+impl Network {
+    /// This network with a freshly initialised context model, whose second pass predicts
+    /// differently from the first: stands in for a trained one in tests.
+    pub(crate) fn with_fresh_context(self, device: &Device) -> Self {
+        let m = self.g_s_channels();
+        Self {
+            context: Some(Context::new(m, device)),
+            ..self
+        }
     }
 }
 

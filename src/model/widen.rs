@@ -233,8 +233,8 @@ mod tests {
                 wide.hyper_analyse(y_wide.clone(), &g_wide).round(),
             );
             close(values(z_old.clone()), values(z_wide.clone()));
-            let (mu_old, s_old) = old.hyper_synthesise(z_old, &g_old);
-            let (mu_wide, s_wide) = wide.hyper_synthesise(z_wide, &g_wide);
+            let (mu_old, s_old) = old.conditional(old.hyper_synthesise(z_old, &g_old), None);
+            let (mu_wide, s_wide) = wide.conditional(wide.hyper_synthesise(z_wide, &g_wide), None);
             close(values(mu_old), values(mu_wide.clone().narrow(1, 0, 12)));
             close(values(s_old), values(s_wide.clone().narrow(1, 0, 12)));
             assert!(values(mu_wide.narrow(1, 12, 8)).iter().all(|&v| v == 0.0));

@@ -52,6 +52,11 @@ pub struct TrainArgs {
     /// narrower transforms is widened to T; the new units start unused.
     #[arg(long, value_name = "T")]
     transform_n: Option<usize>,
+    /// Code the latent in two checkerboard passes, the second predicted from the decoded first
+    /// as well as from the hyperprior (He et al. 2021). With --init, a package without a
+    /// context model gets one that starts by changing nothing. A resumed run must repeat it.
+    #[arg(long)]
+    context: bool,
     /// λ of qualities 1 to 8: `default` (0.0003 … 0.18; assets/MODEL.md gives the bpp each
     /// reaches on Kodak), `compressai` (0.0018 … 0.18), or eight comma-separated numbers. A
     /// resumed run keeps its own ladder unless this is given; --init moves a package's gains onto
@@ -152,7 +157,9 @@ fn run_ladder(a: &TrainArgs) -> Result<Ladder, Box<dyn std::error::Error>> {
 
 pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     let config = TrainConfig {
-        network: NetworkConfig::new(a.n, a.m).with_transform_n(a.transform_n.unwrap_or(a.n)),
+        network: NetworkConfig::new(a.n, a.m)
+            .with_transform_n(a.transform_n.unwrap_or(a.n))
+            .with_context(a.context),
         lambdas: run_ladder(&a)?,
         steps: a.steps,
         batch: a.batch,
