@@ -73,7 +73,7 @@ impl Context {
 
 /// Whether latent position `(row, column)` is an anchor (coded in the first pass).
 pub fn is_anchor(row: usize, column: usize) -> bool {
-    (row + column) % 2 == 0
+    (row + column).is_multiple_of(2)
 }
 
 /// `[1, 1, h, w]`: 1 at the anchors, 0 elsewhere.
