@@ -8,8 +8,10 @@
 //! → `g_s(ŷ·gain⁻¹)` → crop.
 //!
 //! A model with a checkerboard context (`src/model/context.rs`) codes y in two passes into the
-//! one y stream: the anchors with (μ, σ) from `h_s(ẑ)` and the context model, then the other
-//! elements with (μ, σ) that also depend on the decoded anchors.
+//! one y stream: the anchors (latent positions whose row + column is even, all channels, in
+//! tensor order) with (μ, σ) from `h_s(ẑ)` and the context model, then the other elements, in
+//! tensor order, with (μ, σ) that also depend on the decoded anchors. The index checksum
+//! covers the table indexes in this coding order.
 //!
 //! Encoder and decoder derive (μ, σ) and the table indexes through the same functions,
 //! `Codec::side_information` and `Codec::code_latent`, from the decoded ẑ and symbols, never
