@@ -415,6 +415,39 @@ fn init_widens_narrower_transforms() {
     assert!(err.contains("may grow"), "{err}");
 }
 
+/// `--init` with `--context` adds a checkerboard context model that changes nothing: the
+/// package decodes what the plain one did, through two passes; training continues from it,
+/// and its exports code and decode; a resumed run must keep the context.
+#[test]
+fn init_adds_a_context_model() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (tmp, data) = fixture(2);
+    let (pkg_path, plain_pkg, state) = narrow_package(tmp.path(), &data);
+    let context_config = state.network.with_context(true);
+    let (context_pkg, _) = widened_package(&pkg_path, context_config, &state.lambdas);
+    assert!(context_pkg.metadata.network.context);
+    assert_decodes_alike(&plain_pkg, &context_pkg);
+
+    let mut config = tiny_config(3);
+    config.network = context_config;
+    let out = tmp.path().join("context");
+    let mut opts = options(&data, &out, false, None);
+    opts.init_weights = Some(&pkg_path);
+    assert_eq!(train::train(&config, &opts).unwrap().step, 3);
+    let trained_path = tmp.path().join("context.anselpkg");
+    let (trained, _) = export_latest(&out, &trained_path);
+    assert!(trained.metadata.network.context);
+    let codec = Codec::from_package(&trained).unwrap();
+    let img = gradient_image();
+    let decoded = codec.decode(&codec.encode(&img, 5.0).unwrap()).unwrap();
+    assert_eq!(decoded.dimensions(), img.dimensions());
+
+    let mut without = tiny_config(4);
+    without.network = state.network;
+    let err = train::train(&without, &options(&data, &out, true, None)).unwrap_err();
+    assert!(err.to_string().contains("context: true"), "{err}");
+}
+
 /// Every float parameter of a network, flattened in visiting order.
 fn parameters(network: &ansel::model::Network) -> Vec<f32> {
     use burn::module::{Module, ModuleVisitor, Param};
