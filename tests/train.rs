@@ -446,6 +446,42 @@ fn init_adds_a_context_model() {
     without.network = state.network;
     let err = train::train(&without, &options(&data, &out, true, None)).unwrap_err();
     assert!(err.to_string().contains("context: true"), "{err}");
+
+    // Training the context alone moves its weights (the last in visiting order) and no other.
+    let device = burn::prelude::Device::flex();
+    let (start, _) =
+        checkpoint::load_init(&pkg_path, context_config, &state.lambdas, &device).unwrap();
+    let only = TrainConfig {
+        only_context: true,
+        lr: 1e-2,
+        ..config.clone()
+    };
+    let only_out = tmp.path().join("only-context");
+    opts.out = &only_out;
+    train::train(&only, &opts).unwrap();
+    let dir = checkpoint::latest(&only_out).unwrap();
+    let (trained, _) = checkpoint::load_for_export(&dir, context_config, &device, true).unwrap();
+    let (start, trained) = (parameters(&start), parameters(&trained));
+    let cut = parameters(&plain_network(&pkg_path, &state)).len();
+    assert_eq!(
+        start[..cut],
+        trained[..cut],
+        "weights outside the context moved"
+    );
+    assert!(max_difference(&start[cut..], &trained[cut..]) > 0.0);
+    // A network without a context model has nothing to train alone.
+    let mut plain = only.clone();
+    plain.network = state.network;
+    let err = train::train(&plain, &options(&data, &tmp.path().join("x"), false, None));
+    assert!(err.unwrap_err().to_string().contains("--context"));
+}
+
+/// The network of a package, as `--init` loads it for its own shape.
+fn plain_network(path: &Path, state: &checkpoint::RunState) -> ansel::model::Network {
+    let device = burn::prelude::Device::flex();
+    checkpoint::load_init(path, state.network, &state.lambdas, &device)
+        .unwrap()
+        .0
 }
 
 /// Every float parameter of a network, flattened in visiting order.

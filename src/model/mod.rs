@@ -17,7 +17,7 @@ mod likelihood;
 mod transforms;
 mod widen;
 
-pub use context::{anchor_mask, is_anchor};
+pub use context::{anchor_mask, is_anchor, Context};
 pub use density::{ChannelPmf, FactorizedDensity, TAIL_MASS};
 pub use gain::{
     ladder_position, ladder_remap, lambda_for_quality, GainSet, Ladder, COMPRESSAI_LADDER,
@@ -28,7 +28,6 @@ pub use likelihood::{bits_per_sample, gaussian_likelihood, SCALE_BOUND};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use context::Context;
 use gain::Gains;
 use hyper::{split_params, HyperAnalysis, HyperSynthesis};
 use transforms::{Analysis, Synthesis};
@@ -212,6 +211,11 @@ impl Network {
     /// Whether the latent is coded in two checkerboard passes (see `src/model/context.rs`).
     pub fn has_context(&self) -> bool {
         self.context.is_some()
+    }
+
+    /// The context model, in a network that has one (training may train it alone).
+    pub fn context_model(&self) -> Option<&Context> {
+        self.context.as_ref()
     }
 
     /// The same function in the wider shape `to` (see `src/model/widen.rs`): more latent

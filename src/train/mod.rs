@@ -103,6 +103,12 @@ pub struct TrainConfig {
     /// starts at the checkpoint's weights) or off.
     #[serde(default)]
     pub ema: f64,
+    /// Train the context model only (`--context`): every other weight, the z prior's
+    /// quantiles included, stays as the run started, so a context added to a trained model
+    /// can learn at a learning rate the transforms would not stand. Refused for a network
+    /// without a context model.
+    #[serde(default)]
+    pub only_context: bool,
 }
 
 impl Default for TrainConfig {
@@ -129,6 +135,7 @@ impl Default for TrainConfig {
             rung_balance: 0.0,
             new_channel_ramp: 0,
             ema: 0.0,
+            only_context: false,
         }
     }
 }
@@ -315,6 +322,11 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         eprintln!("weight average: decay {} per step, from {from}", config.ema);
         average
     });
+    if config.only_context && !network.has_context() {
+        return Err(TrainError::Config(
+            "training only the context model needs one: add it with --context".into(),
+        ));
+    }
     if config.new_channel_ramp > 0 && state.widened_from.is_none() {
         // Silently training without the ramp one meant to have would waste the whole run.
         return Err(TrainError::Config(
@@ -416,11 +428,17 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         let loss = (lambdas * mse.clone() + rate_weights * bpp.clone()).mean();
 
         let lr = config.learning_rate(state.step);
-        let grads = GradientsParams::from_grads(loss.backward(), &network);
+        let grads = match network.context_model().filter(|_| config.only_context) {
+            // Parameters without a gradient are left alone by the optimizer.
+            Some(context) => GradientsParams::from_grads(loss.backward(), context),
+            None => GradientsParams::from_grads(loss.backward(), &network),
+        };
         network = optim.step(lr, network, grads);
         let aux = network.aux_loss();
-        let aux_grads = GradientsParams::from_grads(aux.backward(), &network);
-        network = aux_optim.step(config.aux_lr, network, aux_grads);
+        if !config.only_context {
+            let aux_grads = GradientsParams::from_grads(aux.clone().backward(), &network);
+            network = aux_optim.step(config.aux_lr, network, aux_grads);
+        }
         if let Some(a) = average.as_mut() {
             a.update(&network);
         }

@@ -57,6 +57,11 @@ pub struct TrainArgs {
     /// context model gets one that starts by changing nothing. A resumed run must repeat it.
     #[arg(long)]
     context: bool,
+    /// Train the context model only (with --context): every other weight stays as --init gave
+    /// it, so the context of a trained model can learn at a learning rate (--lr) that the
+    /// transforms would not stand.
+    #[arg(long, requires = "context")]
+    only_context: bool,
     /// λ of qualities 1 to 8: `default` (0.0003 … 0.18; assets/MODEL.md gives the bpp each
     /// reaches on Kodak), `compressai` (0.0018 … 0.18), or eight comma-separated numbers. A
     /// resumed run keeps its own ladder unless this is given; --init moves a package's gains onto
@@ -175,6 +180,7 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         rung_balance: a.rung_balance,
         new_channel_ramp: a.new_channel_ramp,
         ema: a.ema,
+        only_context: a.only_context,
         ..TrainConfig::default()
     };
     let device = crate::device::select(a.device)?;
