@@ -652,36 +652,46 @@ mod tests {
 
     /// A package must list a positive λ for every quality rung: refinement weighs distortion
     /// with them.
-    /// The embedded model with a checkerboard context added: one that changes nothing, or
-    /// (`active`) one whose second pass predicts differently from the first.
-    fn with_context(active: bool) -> Codec {
+    /// The embedded model's network without the context model it may have, and its ladder.
+    fn plain_default() -> (Network, Ladder) {
         let package = Package::from_bytes(&DEFAULT_PACKAGE.0).unwrap();
-        let device = Device::flex();
-        let config = package.metadata.network.with_context(true);
-        let mut network =
-            crate::model::load_package_weights(&package.weights, package.metadata.network, &device)
-                .unwrap()
-                .widened(config, &device)
-                .unwrap();
-        if active {
-            network = network.with_fresh_context(&device);
-        }
-        let ladder: Ladder = package.metadata.lambdas.as_slice().try_into().unwrap();
+        let config = package.metadata.network.with_context(false);
+        let network =
+            crate::model::load_package_weights(&package.weights, config, &Device::flex()).unwrap();
+        let ladder = package.metadata.lambdas.as_slice().try_into().unwrap();
+        (network, ladder)
+    }
+
+    fn codec_of(network: &Network, ladder: &Ladder) -> Codec {
         let package = crate::train::export::export(
-            &network,
-            config,
-            &ladder,
+            network,
+            network.config(),
+            ladder,
             &crate::train::export::Provenance::default(),
         )
         .unwrap();
         Codec::from_package(&package).unwrap()
     }
 
+    /// The embedded model without a context model, and with one added: one that changes
+    /// nothing, or (`active`) one whose second pass predicts differently from the first.
+    fn with_context(active: bool) -> (Codec, Codec) {
+        let device = Device::flex();
+        let (plain, ladder) = plain_default();
+        let mut network = plain
+            .clone()
+            .widened(plain.config().with_context(true), &device)
+            .unwrap();
+        if active {
+            network = network.with_fresh_context(&device);
+        }
+        (codec_of(&plain, &ladder), codec_of(&network, &ladder))
+    }
+
     #[test]
     fn a_context_that_changes_nothing_codes_in_two_passes_to_the_same_pixels() {
         let image = photo_like(200, 136);
-        let plain = Codec::embedded().unwrap();
-        let context = with_context(false);
+        let (plain, context) = with_context(false);
         assert_ne!(plain.id(), context.id());
         for q in [1.0, 6.0] {
             let (a, b) = (
@@ -703,8 +713,8 @@ mod tests {
     #[test]
     fn a_context_model_round_trips_and_uses_its_second_pass() {
         let image = photo_like(200, 136);
-        let active = with_context(true);
-        let idle = with_context(false);
+        let (_, active) = with_context(true);
+        let (_, idle) = with_context(false);
         let q = 5.0;
         let stream = active.encode(&image, q).unwrap();
         let decoded = active.decode(&stream).unwrap();
@@ -751,7 +761,8 @@ mod tests {
     /// another CPU rounding σ differently would) must refuse the stream, not return garbage.
     #[test]
     fn a_decoder_deriving_another_table_index_fails_with_index_mismatch() {
-        let encoder = Codec::embedded().unwrap();
+        let (network, ladder) = plain_default();
+        let encoder = codec_of(&network, &ladder);
         let img = photo_like(96, 80);
         let stream = encoder.encode(&img, 4.0).unwrap();
         assert!(encoder.decode(&stream).is_ok());
@@ -786,7 +797,7 @@ mod tests {
         // only elements with the same table and σ above the new threshold) changes table.
         let sigma = sigmas.iter().copied().fold(f32::INFINITY, f32::min);
         let i = encoder.scales.index(sigma) as usize;
-        let mut decoder = Codec::embedded().unwrap();
+        let mut decoder = codec_of(&network, &ladder);
         decoder.scales = encoder.scales.with_threshold(i, sigma.next_down());
         assert_ne!(
             decoder.scales.indexes(&sigmas),
