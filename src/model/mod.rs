@@ -6,7 +6,9 @@
 //! `h_s(ẑ·hgain⁻¹)` predicts means and scales of y; `ŷ = round(y − μ) + μ`;
 //! `x̂ = g_s(ŷ·gain⁻¹)`. Rates come from additive-noise proxies, the synthesis sees the
 //! rounded values through a straight-through estimator ("mixed quantisation", which trains the
-//! decoder on exactly what it gets at test time).
+//! decoder on exactly what it gets at test time). A network may add a checkerboard context
+//! model (`context.rs`), which corrects the means and scales of the second pass from the decoded
+//! anchors.
 
 mod context;
 mod density;
