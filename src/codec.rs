@@ -650,8 +650,6 @@ mod tests {
         })
     }
 
-    /// A package must list a positive λ for every quality rung: refinement weighs distortion
-    /// with them.
     /// The embedded model's network without the context model it may have, and its ladder.
     fn plain_default() -> (Network, Ladder) {
         let package = Package::from_bytes(&DEFAULT_PACKAGE.0).unwrap();
@@ -733,6 +731,8 @@ mod tests {
         assert_eq!(active.decode(&refined).unwrap().dimensions(), (200, 136));
     }
 
+    /// A package must list a positive λ for every quality rung: refinement weighs distortion
+    /// with them.
     #[test]
     fn a_package_without_a_full_lambda_ladder_is_refused() {
         use crate::model::{NetworkConfig, DEFAULT_LADDER};

@@ -287,10 +287,7 @@ fn a_new_ladder_moves_the_gains() {
 
     // A run on the new ladder trains from the moved gains (they are fresh parameters).
     let new_out = tmp.path().join("new");
-    let mut opts = options(&data, &new_out, false, None);
-    opts.init_weights = Some(&pkg_path);
-    let new = train::train(&tiny_config(3), &opts).unwrap();
-    assert_eq!(new.step, 3);
+    assert_eq!(train_from(&pkg_path, &tiny_config(3), &data, &new_out), 3);
 
     let mut other = old.clone();
     other.lambdas = DEFAULT_LADDER;
@@ -308,6 +305,14 @@ fn narrow_package(dir: &Path, data: &Path) -> (PathBuf, Package, checkpoint::Run
     let pkg_path = dir.join("narrow.anselpkg");
     let (pkg, state) = export_latest(&out, &pkg_path);
     (pkg_path, pkg, state)
+}
+
+/// Trains a fresh run in `out` from the package at `init` (`ansel train --init`); returns the
+/// step it reached.
+fn train_from(init: &Path, config: &TrainConfig, data: &Path, out: &Path) -> u64 {
+    let mut opts = options(data, out, false, None);
+    opts.init_weights = Some(init);
+    train::train(config, &opts).unwrap().step
 }
 
 /// The package at `path` loaded as `--init` for a run of shape `to`, exported again; and the
@@ -363,9 +368,7 @@ fn init_widens_a_narrower_latent() {
     wider.network = wide_config;
     wider.new_channel_ramp = 10;
     let wide_out = tmp.path().join("wide");
-    let mut opts = options(&data, &wide_out, false, None);
-    opts.init_weights = Some(&pkg_path);
-    assert_eq!(train::train(&wider, &opts).unwrap().step, 3);
+    assert_eq!(train_from(&pkg_path, &wider, &data, &wide_out), 3);
     let state = checkpoint::load_state(&checkpoint::latest(&wide_out).unwrap()).unwrap();
     assert_eq!(state.widened_from, Some(8));
     assert_eq!(wider.new_channel_rate_weight(state.step), 0.3);
@@ -398,9 +401,7 @@ fn init_widens_narrower_transforms() {
     let mut wider = tiny_config(3);
     wider.network = wide_config;
     let wide_out = tmp.path().join("wide");
-    let mut opts = options(&data, &wide_out, false, None);
-    opts.init_weights = Some(&pkg_path);
-    assert_eq!(train::train(&wider, &opts).unwrap().step, 3);
+    assert_eq!(train_from(&pkg_path, &wider, &data, &wide_out), 3);
     let state = checkpoint::load_state(&checkpoint::latest(&wide_out).unwrap()).unwrap();
     assert_eq!((state.network, state.widened_from), (wide_config, None));
 
@@ -431,9 +432,7 @@ fn init_adds_a_context_model() {
     let mut config = tiny_config(3);
     config.network = context_config;
     let out = tmp.path().join("context");
-    let mut opts = options(&data, &out, false, None);
-    opts.init_weights = Some(&pkg_path);
-    assert_eq!(train::train(&config, &opts).unwrap().step, 3);
+    assert_eq!(train_from(&pkg_path, &config, &data, &out), 3);
     let trained_path = tmp.path().join("context.anselpkg");
     let (trained, _) = export_latest(&out, &trained_path);
     assert!(trained.metadata.network.context);
@@ -457,8 +456,7 @@ fn init_adds_a_context_model() {
         ..config.clone()
     };
     let only_out = tmp.path().join("only-context");
-    opts.out = &only_out;
-    train::train(&only, &opts).unwrap();
+    train_from(&pkg_path, &only, &data, &only_out);
     let dir = checkpoint::latest(&only_out).unwrap();
     let (trained, _) = checkpoint::load_for_export(&dir, context_config, &device, true).unwrap();
     let (start, trained) = (parameters(&start), parameters(&trained));

@@ -158,13 +158,7 @@ mod tests {
             ("conv", &context.conv.weight),
             ("params2", &context.params2.weight),
         ] {
-            let g: Vec<f32> = weight
-                .grad(&grads)
-                .expect("tracked")
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec()
-                .unwrap();
+            let g = values(weight.grad(&grads).expect("tracked"));
             assert!(g.iter().any(|&v| v != 0.0), "no gradient reaches {name}");
         }
     }
