@@ -395,9 +395,7 @@ impl Codec {
         let bits_z =
             crate::model::bits_per_sample(self.network.density().likelihood(z_hat.clone()));
         let hyper = self.network.hyper_synthesise(z_hat, &gains);
-        let (means, scales) = self
-            .network
-            .conditional_for(hyper, |means| (y.clone() - means.clone()).round() + means);
+        let (means, scales) = self.network.conditional_coded(hyper, y.clone());
         let y_hat = (y - means.clone()).round() + means.clone();
         let lik = crate::model::gaussian_likelihood(y_hat, means, scales);
         let bits_y = crate::model::bits_per_sample(lik);

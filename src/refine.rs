@@ -94,8 +94,7 @@ pub(crate) struct Problem<'a> {
 impl Problem<'_> {
     /// (μ, σ) of every element as the codec derives them when it codes `y`.
     fn conditional(&self, y: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
-        self.network
-            .conditional_for(self.hyper.clone(), |mu| (y - mu.clone()).round() + mu)
+        self.network.conditional_coded(self.hyper.clone(), y)
     }
 
     /// `(distortion term, rate term)` of J at `y_hat` under (μ, σ), each a one-element tensor.

@@ -327,6 +327,12 @@ impl Network {
         self.conditional(hyper, Some(anchors))
     }
 
+    /// (means, scales) the codec derives when it codes `y`: [`Network::conditional_for`] with
+    /// the latent rounded around the first pass's means, as the decoder will have it.
+    pub fn conditional_coded(&self, hyper: Tensor<4>, y: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+        self.conditional_for(hyper, |means| (y - means.clone()).round() + means)
+    }
+
     /// Synthesis: quantised ŷ → reconstruction (not clamped).
     pub fn synthesise(&self, y_hat: Tensor<4>, gains: &GainSet) -> Tensor<4> {
         self.g_s.forward(y_hat * gains.latent_inv.clone())
