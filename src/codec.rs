@@ -649,6 +649,8 @@ mod tests {
     }
 
     /// The embedded model's network without the context model it may have, and its ladder.
+    /// (Loading drops nothing: were the default to get a context model, this would fail and
+    /// would have to take it off the loaded network instead.)
     fn plain_default() -> (Network, Ladder) {
         let package = Package::from_bytes(&DEFAULT_PACKAGE.0).unwrap();
         let config = package.metadata.network.with_context(false);

@@ -117,6 +117,21 @@ mod tests {
     }
 
     #[test]
+    fn weights_with_a_context_model_do_not_load_into_a_network_without_one() {
+        let device = Device::flex();
+        let with = NetworkConfig::new(8, 12).with_context(true);
+        let bytes = crate::model::package_weights_to_bytes(&Network::new(with, &device)).unwrap();
+        assert!(crate::model::load_package_weights(&bytes, with, &device).is_ok());
+        let err = crate::model::load_package_weights(&bytes, with.with_context(false), &device)
+            .expect_err("the context's weights have no place in a plain network");
+        assert!(err.contains("unused"), "{err}");
+        // Nor the other way: the context's weights would be missing.
+        let plain = Network::new(with.with_context(false), &device);
+        let bytes = crate::model::package_weights_to_bytes(&plain).unwrap();
+        assert!(crate::model::load_package_weights(&bytes, with, &device).is_err());
+    }
+
+    #[test]
     fn the_second_pass_changes_only_the_elements_that_are_not_anchors() {
         let device = Device::flex();
         let network = Network::new(NetworkConfig::new(8, 12).with_context(true), &device);

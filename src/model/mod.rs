@@ -490,17 +490,22 @@ pub fn load_package_weights(
     let result = network
         .load_from(&mut store)
         .map_err(|e| format!("{e:?}"))?;
-    if !result.errors.is_empty() || !result.missing.is_empty() {
+    // Tensors the network has no place for mean the package describes another network (say,
+    // one with a context model): decoding with part of its weights would give wrong pixels.
+    if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
         return Err(format!(
-            "weights do not fit a network with {}: {} errors, {} missing tensors (first: {:?})",
+            "weights do not fit a network with {}: {} errors, {} missing and {} unused tensors \
+             (first: {:?})",
             config,
             result.errors.len(),
             result.missing.len(),
+            result.unused.len(),
             result
                 .errors
                 .first()
                 .map(|e| format!("{e:?}"))
                 .or_else(|| result.missing.first().map(|m| m.0.clone()))
+                .or_else(|| result.unused.first().cloned())
         ));
     }
     Ok(network)

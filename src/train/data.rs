@@ -1,5 +1,5 @@
-//! Training batches: random crops with flips of the photos in a directory, produced on a
-//! background thread so a step never waits on decoding or cropping.
+//! Training batches: random crops with flips (and optionally downscaling) of the photos in a
+//! directory, produced on a background thread so a step never waits on decoding or cropping.
 //!
 //! Batch `s` is a pure function of `(seed, s)`, so a resumed run sees exactly the batches it
 //! would have seen had it never stopped.
@@ -9,6 +9,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread;
 
+use image::imageops::{self, FilterType};
 use image::RgbImage;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -80,24 +81,72 @@ pub fn load_images(files: &[PathBuf], patch: usize) -> Result<Vec<RgbImage>, Tra
     Ok(images)
 }
 
+/// How the crops of a batch are cut.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crops {
+    /// Crops per batch.
+    pub batch: usize,
+    /// Crop side in pixels.
+    pub patch: usize,
+    /// Smallest scale a crop's region is downscaled by (1: crops are cut at full size). A crop
+    /// at scale `s` is a `patch / s` square of the photo resized to `patch`, with `s` uniform
+    /// in `[min_scale, 1]` (and never so small that the square would not fit the photo).
+    pub min_scale: f64,
+}
+
+/// Checks a [`Crops::min_scale`]: a factor in `(0, 1]`.
+pub fn check_min_scale(min_scale: f64) -> Result<f64, String> {
+    if min_scale > 0.0 && min_scale <= 1.0 {
+        Ok(min_scale)
+    } else {
+        Err(format!(
+            "the smallest crop scale must be above 0 and at most 1, not {min_scale}"
+        ))
+    }
+}
+
 /// The batch of step `step`: a pure function of its arguments.
-pub fn make_batch(images: &[RgbImage], seed: u64, step: u64, batch: usize, patch: usize) -> Batch {
+pub fn make_batch(images: &[RgbImage], seed: u64, step: u64, crops: &Crops) -> Batch {
     let mut rng = StdRng::seed_from_u64(seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let patch = crops.patch;
     let plane = patch * patch;
-    let mut pixels = vec![0f32; batch * 3 * plane];
-    let mut rungs = Vec::with_capacity(batch);
-    for b in 0..batch {
+    let mut pixels = vec![0f32; crops.batch * 3 * plane];
+    let mut rungs = Vec::with_capacity(crops.batch);
+    for b in 0..crops.batch {
         let img = &images[rng.random_range(0..images.len())];
-        let x0 = rng.random_range(0..=img.width() as usize - patch);
-        let y0 = rng.random_range(0..=img.height() as usize - patch);
+        // Full-size crops draw no scale, so they stay the batches of runs made before scaling.
+        let side = if crops.min_scale < 1.0 {
+            let short = img.width().min(img.height()) as f64;
+            let lowest = crops.min_scale.max(patch as f64 / short);
+            let scale = if lowest < 1.0 {
+                rng.random_range(lowest..=1.0)
+            } else {
+                1.0
+            };
+            ((patch as f64 / scale).round() as usize).clamp(patch, short as usize)
+        } else {
+            patch
+        };
+        let x0 = rng.random_range(0..=img.width() as usize - side);
+        let y0 = rng.random_range(0..=img.height() as usize - side);
         let (flip_h, flip_v) = (rng.random::<bool>(), rng.random::<bool>());
         rungs.push(rng.random_range(0..RUNGS));
+        // The triangle filter widens with the scale factor, so a downscaled crop is
+        // antialiased like a photo taken at the lower resolution.
+        let region = (side != patch).then(|| {
+            let view = imageops::crop_imm(img, x0 as u32, y0 as u32, side as u32, side as u32);
+            imageops::resize(&*view, patch as u32, patch as u32, FilterType::Triangle)
+        });
+        let (src, sx0, sy0) = match &region {
+            Some(r) => (r, 0, 0),
+            None => (img, x0, y0),
+        };
         let out = &mut pixels[b * 3 * plane..(b + 1) * 3 * plane];
         for y in 0..patch {
-            let sy = y0 + if flip_v { patch - 1 - y } else { y };
+            let sy = sy0 + if flip_v { patch - 1 - y } else { y };
             for x in 0..patch {
-                let sx = x0 + if flip_h { patch - 1 - x } else { x };
-                let p = img.get_pixel(sx as u32, sy as u32).0;
+                let sx = sx0 + if flip_h { patch - 1 - x } else { x };
+                let p = src.get_pixel(sx as u32, sy as u32).0;
                 for c in 0..3 {
                     out[c * plane + y * patch + x] = p[c] as f32 / 255.0;
                 }
@@ -116,16 +165,12 @@ pub fn spawn_loader(
     images: Arc<Vec<RgbImage>>,
     seed: u64,
     first: u64,
-    batch: usize,
-    patch: usize,
+    crops: Crops,
 ) -> Receiver<Batch> {
     let (tx, rx) = sync_channel(4);
     thread::spawn(move || {
         let mut step = first;
-        while tx
-            .send(make_batch(&images, seed, step, batch, patch))
-            .is_ok()
-        {
+        while tx.send(make_batch(&images, seed, step, &crops)).is_ok() {
             step += 1;
         }
     });
@@ -143,14 +188,73 @@ mod tests {
     #[test]
     fn batches_are_reproducible_and_vary_by_step() {
         let imgs = vec![gradient(40, 50), gradient(64, 33)];
-        let a = make_batch(&imgs, 7, 3, 4, 32);
-        let b = make_batch(&imgs, 7, 3, 4, 32);
-        let c = make_batch(&imgs, 7, 4, 4, 32);
+        let crops = Crops {
+            batch: 4,
+            patch: 32,
+            min_scale: 1.0,
+        };
+        let a = make_batch(&imgs, 7, 3, &crops);
+        let b = make_batch(&imgs, 7, 3, &crops);
+        let c = make_batch(&imgs, 7, 4, &crops);
         assert_eq!(a.pixels, b.pixels);
         assert_eq!(a.rungs, b.rungs);
         assert_ne!(a.pixels, c.pixels);
         assert_eq!(a.pixels.len(), 4 * 3 * 32 * 32);
         assert!(a.pixels.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn downscaled_crops_are_reproducible_and_smoother() {
+        // Stripes one pixel wide: a crop cut at full size keeps their full contrast, a
+        // downscaled one averages neighbouring stripes.
+        let stripes = RgbImage::from_fn(128, 128, |x, _| image::Rgb([255 * (x % 2) as u8; 3]));
+        let imgs = vec![stripes];
+        let full = Crops {
+            batch: 8,
+            patch: 32,
+            min_scale: 1.0,
+        };
+        let scaled = Crops {
+            min_scale: 0.5,
+            ..full
+        };
+        let contrast = |b: &Batch| {
+            let p = &b.pixels;
+            p.windows(2).map(|w| (w[0] - w[1]).abs()).sum::<f32>() / p.len() as f32
+        };
+        let a = make_batch(&imgs, 1, 0, &scaled);
+        assert_eq!(a.pixels, make_batch(&imgs, 1, 0, &scaled).pixels);
+        assert_eq!(a.pixels.len(), 8 * 3 * 32 * 32);
+        assert!(a.pixels.iter().all(|v| (0.0..=1.0).contains(v)));
+        let f = make_batch(&imgs, 1, 0, &full);
+        assert!(contrast(&f) > 0.9, "full-size contrast {}", contrast(&f));
+        assert!(contrast(&a) < 0.8 * contrast(&f), "scaled {}", contrast(&a));
+    }
+
+    #[test]
+    fn a_photo_too_small_to_downscale_is_cut_at_full_size() {
+        let imgs = vec![gradient(32, 40)];
+        let full = Crops {
+            batch: 3,
+            patch: 32,
+            min_scale: 1.0,
+        };
+        let scaled = Crops {
+            min_scale: 0.25,
+            ..full
+        };
+        // No room for a larger square: the crops are the full-size ones, the same batch.
+        let a = make_batch(&imgs, 5, 2, &scaled);
+        assert_eq!(a.pixels, make_batch(&imgs, 5, 2, &full).pixels);
+        assert_eq!(a.rungs, make_batch(&imgs, 5, 2, &full).rungs);
+    }
+
+    #[test]
+    fn crop_scales_outside_zero_to_one_are_refused() {
+        assert!(check_min_scale(0.5).is_ok() && check_min_scale(1.0).is_ok());
+        for bad in [0.0, -0.5, 1.5, f64::NAN] {
+            assert!(check_min_scale(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

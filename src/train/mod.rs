@@ -67,6 +67,12 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Crop side in pixels (a multiple of 64).
     pub patch: usize,
+    /// Smallest factor a crop is downscaled by (see [`data::Crops`]): each crop is a square of
+    /// `patch / s` pixels resized to `patch`, `s` uniform in `[min_scale, 1]`, so the photos
+    /// also show their content at lower resolutions. 1 (runs made before it was a setting):
+    /// crops at full size.
+    #[serde(default = "full_size")]
+    pub min_scale: f64,
     /// Peak learning rate.
     pub lr: f64,
     /// Linear warm-up steps.
@@ -122,6 +128,7 @@ impl Default for TrainConfig {
             // BD-rate against −0.7 % for 8 × 128² (docs/training/README.md, run 12).
             batch: 2,
             patch: 256,
+            min_scale: 1.0,
             lr: 5e-4,
             warmup: 500,
             decay_from: 0.8,
@@ -149,6 +156,11 @@ impl Default for TrainConfig {
 pub fn rung_weights(lambdas: &Ladder, beta: f64) -> Ladder {
     let log_mean = lambdas.iter().map(|l| l.ln()).sum::<f64>() / lambdas.len() as f64;
     lambdas.map(|l| (-beta * (l.ln() - log_mean)).exp())
+}
+
+/// Crops at full size: runs saved before crops could be downscaled (serde default).
+fn full_size() -> f64 {
+    1.0
 }
 
 /// The ladder of runs saved before the ladder was recorded (serde default).
@@ -249,6 +261,7 @@ pub const VALIDATION_QUALITIES: [f32; 3] = [1.0, 4.0, 8.0];
 pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, TrainError> {
     average::check_decay(config.ema)
         .map_err(|e| TrainError::Config(format!("weight average: {e}")))?;
+    data::check_min_scale(config.min_scale).map_err(TrainError::Config)?;
     let device = opts.device.clone().autodiff();
     fs::create_dir_all(opts.out).map_err(|e| TrainError::Io(opts.out.to_path_buf(), e))?;
     let files = data::list_images(opts.data)?;
@@ -348,7 +361,12 @@ pub fn train(config: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Tr
         images.len(),
         opts.data.display()
     );
-    let batches = data::spawn_loader(images, config.seed, state.step, config.batch, config.patch);
+    let crops = data::Crops {
+        batch: config.batch,
+        patch: config.patch,
+        min_scale: config.min_scale,
+    };
+    let batches = data::spawn_loader(images, config.seed, state.step, crops);
 
     let val_images = match opts.validation {
         Some((dir, limit)) if config.validate_every > 0 => validate::load(dir, limit)?,

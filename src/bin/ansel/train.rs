@@ -96,6 +96,11 @@ pub struct TrainArgs {
     /// Steps between log lines.
     #[arg(long, default_value_t = DEFAULTS.log_every)]
     log_every: u64,
+    /// Downscale each crop by a random factor between this and 1 (a square of patch/s pixels
+    /// resized to the patch), so the photos also train at lower resolutions (1: full-size
+    /// crops). Photos too small for a larger square are cut at full size.
+    #[arg(long, default_value_t = DEFAULTS.min_scale, value_name = "S", value_parser = parse_scale)]
+    min_scale: f64,
     /// Weigh each sample's loss by (λ/λ̄)^−β so that low rates steer the shared transforms as
     /// much as high ones (0: plain loss; 0.5 about evens out the rungs).
     #[arg(long, default_value_t = DEFAULTS.rung_balance, value_name = "β")]
@@ -125,6 +130,13 @@ fn parse_decay(s: &str) -> Result<f64, String> {
         .parse::<f64>()
         .map_err(|_| format!("{s:?} is not a number"))?;
     train::average::check_decay(decay)
+}
+
+fn parse_scale(s: &str) -> Result<f64, String> {
+    let scale = s
+        .parse::<f64>()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    train::data::check_min_scale(scale)
 }
 
 fn parse_ladder(s: &str) -> Result<Ladder, String> {
@@ -169,6 +181,7 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         steps: a.steps,
         batch: a.batch,
         patch: a.patch,
+        min_scale: a.min_scale,
         lr: a.lr,
         aux_lr: a.aux_lr,
         grad_clip: a.grad_clip,
