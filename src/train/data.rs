@@ -185,14 +185,18 @@ mod tests {
         RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, (x ^ y) as u8]))
     }
 
+    fn crops(batch: usize, patch: usize, min_scale: f64) -> Crops {
+        Crops {
+            batch,
+            patch,
+            min_scale,
+        }
+    }
+
     #[test]
     fn batches_are_reproducible_and_vary_by_step() {
         let imgs = vec![gradient(40, 50), gradient(64, 33)];
-        let crops = Crops {
-            batch: 4,
-            patch: 32,
-            min_scale: 1.0,
-        };
+        let crops = crops(4, 32, 1.0);
         let a = make_batch(&imgs, 7, 3, &crops);
         let b = make_batch(&imgs, 7, 3, &crops);
         let c = make_batch(&imgs, 7, 4, &crops);
@@ -209,15 +213,7 @@ mod tests {
         // downscaled one averages neighbouring stripes.
         let stripes = RgbImage::from_fn(128, 128, |x, _| image::Rgb([255 * (x % 2) as u8; 3]));
         let imgs = vec![stripes];
-        let full = Crops {
-            batch: 8,
-            patch: 32,
-            min_scale: 1.0,
-        };
-        let scaled = Crops {
-            min_scale: 0.5,
-            ..full
-        };
+        let (full, scaled) = (crops(8, 32, 1.0), crops(8, 32, 0.5));
         let contrast = |b: &Batch| {
             let p = &b.pixels;
             p.windows(2).map(|w| (w[0] - w[1]).abs()).sum::<f32>() / p.len() as f32
@@ -234,15 +230,7 @@ mod tests {
     #[test]
     fn a_photo_too_small_to_downscale_is_cut_at_full_size() {
         let imgs = vec![gradient(32, 40)];
-        let full = Crops {
-            batch: 3,
-            patch: 32,
-            min_scale: 1.0,
-        };
-        let scaled = Crops {
-            min_scale: 0.25,
-            ..full
-        };
+        let (full, scaled) = (crops(3, 32, 1.0), crops(3, 32, 0.25));
         // No room for a larger square: the crops are the full-size ones, the same batch.
         let a = make_batch(&imgs, 5, 2, &scaled);
         assert_eq!(a.pixels, make_batch(&imgs, 5, 2, &full).pixels);
