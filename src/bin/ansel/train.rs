@@ -126,18 +126,17 @@ pub struct TrainArgs {
     device: DeviceChoice,
 }
 
+fn number(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .map_err(|_| format!("{s:?} is not a number"))
+}
+
 fn parse_decay(s: &str) -> Result<f64, String> {
-    let decay = s
-        .parse::<f64>()
-        .map_err(|_| format!("{s:?} is not a number"))?;
-    train::average::check_decay(decay)
+    train::average::check_decay(number(s)?)
 }
 
 fn parse_scale(s: &str) -> Result<f64, String> {
-    let scale = s
-        .parse::<f64>()
-        .map_err(|_| format!("{s:?} is not a number"))?;
-    train::data::check_min_scale(scale)
+    train::data::check_min_scale(number(s)?)
 }
 
 fn parse_ladder(s: &str) -> Result<Ladder, String> {
