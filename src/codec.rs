@@ -15,9 +15,10 @@
 //!
 //! Encoder and decoder derive (μ, σ) and the table indexes through the same functions,
 //! `Codec::side_information` and `Codec::code_latent`, from the decoded ẑ and symbols, never
-//! from the encoder's float z or y. The stream carries a checksum of the indexes so a decoder
-//! that derives different ones (another machine, another backend) fails loudly instead of
-//! returning garbage.
+//! from the encoder's float z or y, and on the host in arithmetic that is the same on every
+//! machine (`model::portable`), whatever device runs the transforms. The stream carries a
+//! checksum of the indexes so a decoder that derives different ones anyway (a stream of ansel
+//! 0.1, a corrupt z section) fails loudly instead of returning garbage.
 
 use burn::prelude::*;
 use image::RgbImage;
@@ -28,6 +29,7 @@ use crate::backend::SelectedDevice;
 use crate::entropy::{self, CodingTables, ScaleQuantizer};
 use crate::error::Error;
 use crate::image_io;
+use crate::model::portable;
 use crate::model::{is_anchor, Ladder, Network, QUALITY_MAX, QUALITY_MIN, RUNGS};
 use crate::package::{ModelMetadata, Package};
 use crate::refine::{self, Refinement};
@@ -64,6 +66,10 @@ pub struct Codec {
     y_tables: CodingTables,
     scales: ScaleQuantizer,
     z_medians: Vec<f32>,
+    /// Host copies of the hyper-synthesis and the context model: what chooses the tables runs
+    /// there, the same on every machine and backend (see `model::portable`).
+    host_hyper: portable::HyperSynthesis,
+    host_context: Option<portable::Context>,
     /// λ of each quality rung (what refinement weighs distortion with).
     ladder: Ladder,
     id: ModelId,
@@ -74,6 +80,9 @@ pub struct Codec {
 /// first pass's means and table indexes (of every element; the first pass codes the anchors
 /// of a context model, every element of other models).
 struct SideInfo {
+    /// h_s(ẑ), `[scales | means]`, as computed on the host.
+    raw: portable::Map,
+    /// The same on the device, `[1, 2M, h, w]` (for refinement).
     hyper: Tensor<4>,
     means: Vec<f32>,
     indexes: Vec<u16>,
@@ -134,9 +143,12 @@ impl Codec {
                 package.metadata.network.n
             )));
         }
+        let (host_hyper, host_context) = network.host_entropy_parameters();
         Ok(Self {
             network,
             device,
+            host_hyper,
+            host_context,
             z_tables: CodingTables::new(&z_set)?,
             y_tables: CodingTables::new(&y_set)?,
             scales: ScaleQuantizer::from_tables(&y_set),
@@ -494,22 +506,36 @@ impl Codec {
 
     /// ẑ from the z symbols, then the hyperprior's prediction h_s(ẑ), and from it (μ, σ) and
     /// the table index of every y element for the first pass. The single code path encoder
-    /// and decoder share.
+    /// and decoder share; it runs on the host (see `model::portable`), so both derive the
+    /// same tables whatever devices they run on.
     fn side_information(&self, z_symbols: &[i32], z_shape: [usize; 4], quality: f32) -> SideInfo {
-        let plane = z_shape[2] * z_shape[3];
+        let [_, n, zh, zw] = z_shape;
+        let plane = zh * zw;
         let z_hat: Vec<f32> = z_symbols
             .iter()
             .enumerate()
             .map(|(i, &s)| s as f32 + self.z_medians[i / plane])
             .collect();
+        // The gains are interpolated on the host (`Gains::for_quality`); reading them back
+        // from a device is exact.
         let gains = self.network.gains_for_quality(quality, &self.device);
-        let z_hat = Tensor::<4>::from_data(TensorData::new(z_hat, z_shape), &self.device);
-        let hyper = self.network.hyper_synthesise(z_hat, &gains);
-        let (means, scales) = self.network.conditional(hyper.clone(), None);
+        let raw = self
+            .host_hyper
+            .forward(&z_hat, [n, zh, zw], &to_vec(gains.hyper_inv));
+        let first = match &self.host_context {
+            None => None,
+            Some(context) => Some(context.forward(&raw, &vec![0.0; raw.data.len() / 2])),
+        };
+        let (means, scales) = portable::split_params(first.as_ref().unwrap_or(&raw));
+        let hyper = Tensor::<4>::from_data(
+            TensorData::new(raw.to_planar(), [1, raw.c, raw.h, raw.w]),
+            &self.device,
+        );
         SideInfo {
+            raw,
             hyper,
-            means: to_vec(means),
-            indexes: self.scales.indexes(&to_vec(scales)),
+            means,
+            indexes: self.scales.indexes(&scales),
         }
     }
 
@@ -540,15 +566,12 @@ impl Codec {
         };
         let (mut means, mut indexes) = (side.means, side.indexes);
         for (pass, positions) in passes.iter().enumerate() {
-            if pass > 0 {
+            if let (true, Some(context)) = (pass > 0, &self.host_context) {
                 // `values` holds the decoded anchors and zeros elsewhere.
-                let anchors = Tensor::<4>::from_data(
-                    TensorData::new(latent.values.clone(), [1, m, h, w]),
-                    &self.device,
-                );
-                let (mu, sigma) = self.network.conditional(side.hyper.clone(), Some(anchors));
-                means = to_vec(mu);
-                indexes = self.scales.indexes(&to_vec(sigma));
+                let (mu, sigma) =
+                    portable::split_params(&context.forward(&side.raw, &latent.values));
+                means = mu;
+                indexes = self.scales.indexes(&sigma);
             }
             let pass_indexes: Vec<u16> = positions.iter().map(|&p| indexes[p]).collect();
             let pass_symbols = symbols(positions, &means, &pass_indexes)?;
@@ -759,6 +782,51 @@ mod tests {
 
     /// A decoder whose scale quantisation puts one element in another table (as a GPU or
     /// another CPU rounding σ differently would) must refuse the stream, not return garbage.
+    /// Scales every convolution kernel by `1 + ε`: a stand-in for a device whose convolutions
+    /// round differently (libtorch, a GPU, another CPU's vector units). Gains and biases are
+    /// stored values, which every device holds exactly, so they stay as they are.
+    struct Perturb(f32);
+
+    impl burn::module::ModuleMapper for Perturb {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            match D {
+                4 => param.map(|t| t.mul_scalar(1.0 + self.0)),
+                _ => param,
+            }
+        }
+    }
+
+    #[test]
+    fn streams_decode_on_a_device_that_rounds_differently() {
+        use burn::module::Module;
+        let (network, ladder) = plain_default();
+        let reference = codec_of(&network, &ladder);
+        let mut other = codec_of(&network, &ladder);
+        other.network = other.network.map(&mut Perturb(1e-5));
+        let image = photo_like(160, 96);
+        for q in [1.0, 4.5, 8.0] {
+            for (encoder, decoder) in [(&other, &reference), (&reference, &other)] {
+                let stream = encoder.encode(&image, q).unwrap();
+                let pixels = decoder.decode(&stream).unwrap();
+                let own = encoder.decode(&stream).unwrap();
+                // The same symbols through transforms a hair apart: pixels within a level.
+                let near = pixels
+                    .as_raw()
+                    .iter()
+                    .zip(own.as_raw())
+                    .all(|(&a, &b)| a.abs_diff(b) <= 1);
+                assert!(near, "quality {q}");
+            }
+        }
+        // What the device computes for h_s still differs (the rate estimate uses it), so the
+        // tables above owe nothing to luck.
+        let estimate = |c: &Codec| c.rate_report(&image, 4.0).unwrap().estimated_bits_y;
+        assert_ne!(estimate(&reference), estimate(&other));
+    }
+
     #[test]
     fn a_decoder_deriving_another_table_index_fails_with_index_mismatch() {
         let (network, ladder) = plain_default();
@@ -789,9 +857,10 @@ mod tests {
             .map(|(i, &s)| s as f32 + encoder.z_medians[i / plane])
             .collect();
         let gains = encoder.network.gains_for_quality(4.0, &encoder.device);
-        let z_hat = Tensor::<4>::from_data(TensorData::new(z_hat, [1, n, zh, zw]), &encoder.device);
-        let hyper = encoder.network.hyper_synthesise(z_hat, &gains);
-        let sigmas = to_vec(encoder.network.conditional(hyper, None).1);
+        let raw = encoder
+            .host_hyper
+            .forward(&z_hat, [n, zh, zw], &to_vec(gains.hyper_inv));
+        let sigmas = portable::split_params(&raw).1;
 
         // Move the threshold of the smallest σ's table just below it: that element (and
         // only elements with the same table and σ above the new threshold) changes table.

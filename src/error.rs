@@ -21,11 +21,13 @@ pub enum Error {
         /// Model in use.
         loaded: ModelId,
     },
-    /// The decoder derived other entropy-coding tables than the encoder used.
+    /// The decoder derived other entropy-coding tables than the encoder used: the stream was
+    /// made by an ansel older than 0.2 (whose tables depended on the machine and backend that
+    /// ran the network) or its hyper-latent section is corrupt.
     #[error(
-        "this machine derives different entropy-coding tables than the encoder did \
-         (index checksum {derived:#010x}, stream says {stream:#010x}); the stream cannot be \
-         decoded reliably here"
+        "the decoder derives other entropy-coding tables than the encoder used (index checksum \
+         {derived:#010x}, stream says {stream:#010x}): the stream was made by an ansel older \
+         than 0.2, or it is corrupt"
     )]
     IndexMismatch {
         /// Checksum stored in the stream.

@@ -56,6 +56,19 @@ impl Context {
         context
     }
 
+    /// Its copy for bit-reproducible inference on the host (see [`super::portable`]).
+    pub(crate) fn host(&self) -> super::portable::Context {
+        use super::portable::Layer;
+        super::portable::Context {
+            conv: Layer::conv(&self.conv),
+            params: [
+                Layer::conv(&self.params0),
+                Layer::conv(&self.params1),
+                Layer::conv(&self.params2),
+            ],
+        }
+    }
+
     /// The hyperprior's raw output `hyper` (`[scales | means]`, before the absolute value of
     /// the scales) corrected with the context of `anchors`, the decoded latent at the anchor
     /// positions and zero elsewhere. The context features are zeroed at the anchors, so there

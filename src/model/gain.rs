@@ -184,8 +184,9 @@ impl Gains {
 
     /// Gains for a fractional quality (coding: batch of one).
     ///
-    /// The interpolation runs on the host in f32 with a fixed order of operations, so encoder
-    /// and decoder derive the same gains from the quality stored in the stream.
+    /// The interpolation runs on the host in f32 with a fixed order of operations and `libm`'s
+    /// `expf` (the same code on every platform, unlike the system's), so encoder and decoder
+    /// derive the same gains from the quality stored in the stream.
     pub fn for_quality(&self, quality: f32, device: &Device) -> GainSet {
         let (lo, t) = ladder_position(quality);
         let pick = |p: &Param<Tensor<2>>| {
@@ -203,7 +204,7 @@ impl Gains {
             let v: Vec<f32> = a
                 .iter()
                 .zip(b)
-                .map(|(&a, &b)| (a * (1.0 - t) + b * t).exp())
+                .map(|(&a, &b)| libm::expf(a * (1.0 - t) + b * t))
                 .collect();
             Tensor::<4>::from_data(TensorData::new(v, [1, c, 1, 1]), device)
         };

@@ -76,6 +76,18 @@ impl HyperSynthesis {
         }
     }
 
+    /// Its copy for bit-reproducible inference on the host (see [`super::portable`]).
+    pub(crate) fn host(&self) -> super::portable::HyperSynthesis {
+        use super::portable::Layer;
+        super::portable::HyperSynthesis {
+            layers: [
+                Layer::deconv(&self.deconv0),
+                Layer::deconv(&self.deconv1),
+                Layer::conv(&self.conv2),
+            ],
+        }
+    }
+
     /// Runs the transform: its raw output `[scales | means]` (see [`split_params`]).
     pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
         let x = leaky_relu(self.deconv0.forward(z), SLOPE);

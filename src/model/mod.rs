@@ -16,6 +16,7 @@ mod gain;
 mod gdn;
 mod hyper;
 mod likelihood;
+pub(crate) mod portable;
 mod transforms;
 mod widen;
 
@@ -280,6 +281,14 @@ impl Network {
     /// Hyper-analysis: y → gained hyper-latent z (before quantisation).
     pub fn hyper_analyse(&self, y: Tensor<4>, gains: &GainSet) -> Tensor<4> {
         self.h_a.forward(y) * gains.hyper.clone()
+    }
+
+    /// Host copies of the networks that choose entropy-coding tables: the hyper-synthesis and
+    /// the context model, if any (see [`portable`]).
+    pub(crate) fn host_entropy_parameters(
+        &self,
+    ) -> (portable::HyperSynthesis, Option<portable::Context>) {
+        (self.h_s.host(), self.context.as_ref().map(Context::host))
     }
 
     /// Hyper-synthesis: quantised ẑ → the hyperprior's raw prediction of y, `[scales | means]`

@@ -1,0 +1,455 @@
+//! Bit-reproducible inference of the networks that choose entropy-coding tables.
+//!
+//! The decoder must pick every latent element's table exactly as the encoder did, so the
+//! means and scales of y cannot come from a backend's convolutions: libtorch, a GPU, or the
+//! same backend on a CPU with other SIMD units sum in other orders and round differently, and
+//! one scale on the other side of a table boundary makes the stream undecodable. (Before this
+//! module, every stream libtorch encoded failed to decode with `flex` on the same machine.)
+//!
+//! So the hyper-synthesis `h_s` (and a context model's network) run here, on the host, in
+//! plain f32 arithmetic whose every result is defined by IEEE 754: each output is its bias
+//! plus the products of its inputs and weights, added one at a time in a fixed order (kernel
+//! row, kernel column, input channel), with no fused multiply-add (Rust never contracts
+//! `a * b + c`). Vectorising across outputs and splitting rows over threads change nothing,
+//! because no single sum is reordered. The analysis and synthesis transforms stay on the
+//! backend: their rounding moves the reconstruction, never the table choice.
+//!
+//! Tensors here are channels-last (`[h][w][c]`), so the innermost loop runs over output
+//! channels with a contiguous weight row.
+
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use rayon::prelude::*;
+
+/// Slope of the leaky ReLUs of the hyper-synthesis and the context model.
+pub(crate) const SLOPE: f32 = 0.01;
+
+/// A channels-last feature map: `data[(y * w + x) * c + channel]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Map {
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+    pub data: Vec<f32>,
+}
+
+impl Map {
+    /// From a channels-first `[c][h][w]` slice (a batch-of-one tensor's data).
+    pub fn from_planar(planar: &[f32], [c, h, w]: [usize; 3]) -> Self {
+        assert_eq!(planar.len(), c * h * w, "planar data of the wrong size");
+        let plane = h * w;
+        let data = (0..plane * c)
+            .map(|i| planar[(i % c) * plane + i / c])
+            .collect();
+        Self { h, w, c, data }
+    }
+
+    /// Channels-first `[c][h][w]` data.
+    pub fn to_planar(&self) -> Vec<f32> {
+        let plane = self.h * self.w;
+        (0..plane * self.c)
+            .map(|i| self.data[(i % plane) * self.c + i / plane])
+            .collect()
+    }
+
+    /// `max(v, SLOPE·v)` in each element, i.e. `v` or `SLOPE · v`.
+    fn leaky_relu(mut self) -> Self {
+        for v in &mut self.data {
+            if *v < 0.0 {
+                *v *= SLOPE;
+            }
+        }
+        self
+    }
+}
+
+/// One (transposed) convolution with square kernels, groups of one and symmetric padding.
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    cin: usize,
+    cout: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+    /// Transposed: `out = (in − 1)·stride − 2·pad + k + out_pad`; else `⌊(in + 2·pad − k) / stride⌋ + 1`.
+    transposed: Option<usize>,
+    /// `[ky][kx][ci][co]`.
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .expect("f32 weights")
+}
+
+impl Layer {
+    /// The host copy of a convolution of the network.
+    pub fn conv(conv: &Conv2d) -> Self {
+        let [cout, cin, k, k2] = conv.weight.dims();
+        assert!(k == k2 && conv.groups == 1 && conv.dilation == [1, 1]);
+        assert_eq!(conv.stride[0], conv.stride[1]);
+        let pad = match conv.padding {
+            PaddingConfig2d::Explicit(t, l, b, r) if t == l && t == b && t == r => t,
+            PaddingConfig2d::Valid => 0,
+            ref p => panic!("padding {p:?} is not used by the network"),
+        };
+        let w = values(conv.weight.val());
+        // [co][ci][ky][kx] → [ky][kx][ci][co]
+        let weight = (0..k * k * cin * cout)
+            .map(|i| {
+                let (co, rest) = (i % cout, i / cout);
+                let (ci, rest) = (rest % cin, rest / cin);
+                let (kx, ky) = (rest % k, rest / k);
+                w[((co * cin + ci) * k + ky) * k + kx]
+            })
+            .collect();
+        Self {
+            cin,
+            cout,
+            k,
+            stride: conv.stride[0],
+            pad,
+            transposed: None,
+            weight,
+            bias: bias_of(conv.bias.as_ref().map(|b| b.val()), cout),
+        }
+    }
+
+    /// The host copy of a transposed convolution of the network.
+    pub fn deconv(deconv: &ConvTranspose2d) -> Self {
+        let [cin, cout, k, k2] = deconv.weight.dims();
+        assert!(k == k2 && deconv.groups == 1 && deconv.dilation == [1, 1]);
+        assert!(deconv.stride[0] == deconv.stride[1] && deconv.padding[0] == deconv.padding[1]);
+        let w = values(deconv.weight.val());
+        // [ci][co][ky][kx] → [ky][kx][ci][co]
+        let weight = (0..k * k * cin * cout)
+            .map(|i| {
+                let (co, rest) = (i % cout, i / cout);
+                let (ci, rest) = (rest % cin, rest / cin);
+                let (kx, ky) = (rest % k, rest / k);
+                w[((ci * cout + co) * k + ky) * k + kx]
+            })
+            .collect();
+        Self {
+            cin,
+            cout,
+            k,
+            stride: deconv.stride[0],
+            pad: deconv.padding[0],
+            transposed: Some(deconv.padding_out[0]),
+            weight,
+            bias: bias_of(deconv.bias.as_ref().map(|b| b.val()), cout),
+        }
+    }
+
+    fn out_len(&self, len: usize) -> usize {
+        match self.transposed {
+            Some(out_pad) => (len - 1) * self.stride + self.k + out_pad - 2 * self.pad,
+            None => (len + 2 * self.pad - self.k) / self.stride + 1,
+        }
+    }
+
+    /// The input position feeding output `o` through kernel tap `t`, if there is one.
+    fn source(&self, o: usize, t: usize, len: usize) -> Option<usize> {
+        let i = match self.transposed {
+            // o = i·stride − pad + t
+            Some(_) => {
+                let s = (o + self.pad).checked_sub(t)?;
+                if s % self.stride != 0 {
+                    return None;
+                }
+                s / self.stride
+            }
+            // i = o·stride − pad + t
+            None => (o * self.stride + t).checked_sub(self.pad)?,
+        };
+        (i < len).then_some(i)
+    }
+
+    /// Runs the layer. Each output is `bias + Σ x·w` summed over kernel rows, kernel columns
+    /// and input channels in that order, whatever the machine.
+    pub fn forward(&self, x: &Map) -> Map {
+        assert_eq!(x.c, self.cin, "input channels");
+        let (h, w) = (self.out_len(x.h), self.out_len(x.w));
+        let row_len = w * self.cout;
+        let mut data = vec![0.0f32; h * row_len];
+        data.par_chunks_mut(row_len)
+            .enumerate()
+            .for_each(|(oy, row)| self.row(x, oy, row));
+        Map {
+            h,
+            w,
+            c: self.cout,
+            data,
+        }
+    }
+
+    /// One output row, on the widest vector unit of the machine: the vectors run across
+    /// output channels, and lane-wise IEEE multiplies and adds give the same bits at every
+    /// width (tested against the scalar build of the same loop).
+    fn row(&self, x: &Map, oy: usize, row: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F.
+                return unsafe { self.row_avx512(x, oy, row) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                return unsafe { self.row_avx2(x, oy, row) };
+            }
+        }
+        self.row_body(x, oy, row)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn row_avx512(&self, x: &Map, oy: usize, row: &mut [f32]) {
+        self.row_body(x, oy, row)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn row_avx2(&self, x: &Map, oy: usize, row: &mut [f32]) {
+        self.row_body(x, oy, row)
+    }
+
+    /// Output channels in a block: the block's accumulators stay in registers while its
+    /// weights (at most a few hundred KB) stay in the L2 cache across the row.
+    const BLOCK: usize = 64;
+
+    #[inline(always)]
+    fn row_body(&self, x: &Map, oy: usize, row: &mut [f32]) {
+        let width = row.len() / self.cout;
+        for c0 in (0..self.cout).step_by(Self::BLOCK) {
+            let n = Self::BLOCK.min(self.cout - c0);
+            for ox in 0..width {
+                let out = &mut row[ox * self.cout + c0..][..n];
+                if let Ok(out) = <&mut [f32; Self::BLOCK]>::try_from(&mut *out) {
+                    let mut acc = [0.0f32; Self::BLOCK];
+                    self.accumulate(x, (oy, ox), c0, &mut acc);
+                    *out = acc;
+                } else {
+                    self.accumulate(x, (oy, ox), c0, out);
+                }
+            }
+        }
+    }
+
+    /// Output channels `c0..c0 + acc.len()` of output pixel `(oy, ox)`: the bias, then each
+    /// product added in the order kernel row, kernel column, input channel.
+    #[inline(always)]
+    fn accumulate<A: AsMut<[f32]> + ?Sized>(
+        &self,
+        x: &Map,
+        (oy, ox): (usize, usize),
+        c0: usize,
+        acc: &mut A,
+    ) {
+        let acc = acc.as_mut();
+        let n = acc.len();
+        acc.copy_from_slice(&self.bias[c0..c0 + n]);
+        for ky in 0..self.k {
+            let Some(iy) = self.source(oy, ky, x.h) else {
+                continue;
+            };
+            for kx in 0..self.k {
+                let Some(ix) = self.source(ox, kx, x.w) else {
+                    continue;
+                };
+                let input = &x.data[(iy * x.w + ix) * x.c..][..x.c];
+                let taps = &self.weight[(ky * self.k + kx) * self.cin * self.cout + c0..];
+                for (ci, &v) in input.iter().enumerate() {
+                    let wrow = &taps[ci * self.cout..][..n];
+                    for (a, &wv) in acc.iter_mut().zip(wrow) {
+                        *a += v * wv;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn bias_of(bias: Option<Tensor<1>>, cout: usize) -> Vec<f32> {
+    bias.map_or_else(|| vec![0.0; cout], values)
+}
+
+/// The hyper-synthesis on the host: ẑ (times the hyper gain) → `[scales | means]`.
+#[derive(Debug, Clone)]
+pub(crate) struct HyperSynthesis {
+    pub layers: [Layer; 3],
+}
+
+impl HyperSynthesis {
+    /// `h_s(ẑ · gain)` for `z_hat` channels-first `[n][h][w]`.
+    pub fn forward(&self, z_hat: &[f32], shape: [usize; 3], gain: &[f32]) -> Map {
+        let plane = shape[1] * shape[2];
+        let scaled: Vec<f32> = z_hat
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v * gain[i / plane])
+            .collect();
+        let x = Map::from_planar(&scaled, shape);
+        let [l0, l1, l2] = &self.layers;
+        let x = l0.forward(&x).leaky_relu();
+        let x = l1.forward(&x).leaky_relu();
+        l2.forward(&x)
+    }
+}
+
+/// A checkerboard context model on the host (see `context.rs` for what it computes).
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    pub conv: Layer,
+    pub params: [Layer; 3],
+}
+
+impl Context {
+    /// `hyper` corrected with the context of `anchors` (channels-first `[m][h][w]`, zero away
+    /// from the anchors). The features are zero at the anchors themselves.
+    pub fn forward(&self, hyper: &Map, anchors: &[f32]) -> Map {
+        let (h, w) = (hyper.h, hyper.w);
+        let mut features = self
+            .conv
+            .forward(&Map::from_planar(anchors, [hyper.c / 2, h, w]));
+        for (p, f) in features.data.chunks_exact_mut(features.c).enumerate() {
+            if super::is_anchor(p / w, p % w) {
+                f.fill(0.0);
+            }
+        }
+        let c = hyper.c + features.c;
+        let mut joined = Vec::with_capacity(h * w * c);
+        for (a, b) in hyper
+            .data
+            .chunks_exact(hyper.c)
+            .zip(features.data.chunks_exact(features.c))
+        {
+            joined.extend_from_slice(a);
+            joined.extend_from_slice(b);
+        }
+        let x = Map {
+            h,
+            w,
+            c,
+            data: joined,
+        };
+        let [p0, p1, p2] = &self.params;
+        let x = p0.forward(&x).leaky_relu();
+        let x = p1.forward(&x).leaky_relu();
+        let mut out = p2.forward(&x);
+        for (o, &hv) in out.data.iter_mut().zip(&hyper.data) {
+            *o += hv;
+        }
+        out
+    }
+}
+
+/// `(means, scales)`, channels-first, from a raw `[scales | means]` map.
+pub(crate) fn split_params(raw: &Map) -> (Vec<f32>, Vec<f32>) {
+    let planar = raw.to_planar();
+    let half = planar.len() / 2;
+    let scales = planar[..half].iter().map(|v| v.abs()).collect();
+    (planar[half..].to_vec(), scales)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::transforms::{conv, deconv};
+    use burn::tensor::Distribution;
+
+    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    fn close(host: &[f32], backend: Tensor<4>) {
+        let want = values(backend);
+        assert_eq!(host.len(), want.len());
+        for (a, b) in host.iter().zip(&want) {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} against {b}");
+        }
+    }
+
+    #[test]
+    fn layers_compute_what_the_backend_computes() {
+        let device = Device::flex();
+        // 70 outputs: a full block of 64 and a remainder.
+        for (k, s, h, w, cout) in [
+            (5, 2, 7, 5, 10),
+            (3, 1, 6, 4, 70),
+            (1, 1, 3, 5, 10),
+            (5, 1, 4, 6, 3),
+        ] {
+            let c = conv(6, cout, k, s, &device);
+            let x = random([1, 6, h, w], &device);
+            let host = Layer::conv(&c).forward(&Map::from_planar(&values(x.clone()), [6, h, w]));
+            assert_eq!((host.h, host.w, host.c), {
+                let [_, c, h, w] = c.forward(x.clone()).dims();
+                (h, w, c)
+            });
+            close(&host.to_planar(), c.forward(x));
+        }
+        for (h, w) in [(3, 4), (1, 1), (5, 2)] {
+            let d = deconv(7, 9, 5, 2, &device);
+            let x = random([1, 7, h, w], &device);
+            let host = Layer::deconv(&d).forward(&Map::from_planar(&values(x.clone()), [7, h, w]));
+            assert_eq!((host.h, host.w), (2 * h, 2 * w));
+            close(&host.to_planar(), d.forward(x));
+        }
+    }
+
+    #[test]
+    fn maps_convert_to_and_from_planar_order() {
+        let planar: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        let map = Map::from_planar(&planar, [2, 3, 4]);
+        // Element (channel 1, row 2, column 3) of the planar data.
+        assert_eq!(map.data[(2 * 4 + 3) * 2 + 1], planar[12 + 2 * 4 + 3]);
+        assert_eq!(map.to_planar(), planar);
+    }
+
+    #[test]
+    fn vector_units_of_every_width_give_the_same_bits() {
+        let device = Device::flex();
+        for layer in [
+            Layer::conv(&conv(19, 80, 3, 1, &device)),
+            Layer::deconv(&deconv(13, 21, 5, 2, &device)),
+        ] {
+            let x = Map::from_planar(
+                &values(random([1, layer.cin, 5, 6], &device)),
+                [layer.cin, 5, 6],
+            );
+            let out = layer.forward(&x);
+            let row_len = out.w * out.c;
+            for (oy, want) in out.data.chunks_exact(row_len).enumerate() {
+                let mut row = vec![0.0; row_len];
+                layer.row_body(&x, oy, &mut row);
+                let bits = |r: &[f32]| r.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&row), bits(want), "row {oy}");
+            }
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let device = Device::flex();
+        let layer = Layer::conv(&conv(16, 24, 3, 1, &device));
+        let x = Map::from_planar(&values(random([1, 16, 9, 7], &device)), [16, 9, 7]);
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| layer.forward(&x))
+        };
+        let one = run(1);
+        for threads in [2, 5] {
+            let other = run(threads);
+            let bits = |m: &Map| m.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&one), bits(&other));
+        }
+    }
+}
