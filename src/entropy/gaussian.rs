@@ -68,12 +68,12 @@ pub fn gaussian_tables(scales: &[f64]) -> TableSet {
 /// Picks the table of each latent element from its predicted scale.
 ///
 /// **Hazard.** This is the one computation where encoder and decoder must agree bit for bit:
-/// σ comes out of the float hyper-synthesis, and if another machine or backend computes a σ
-/// that differs in the last bit and lands on the other side of a threshold, it picks another
-/// table and everything decoded after that element is garbage. The thresholds themselves are
-/// stored f32 values (no `exp`/`ln` at run time), the comparison is exact, and the stream
-/// carries a checksum of the indexes ([`index_checksum`]) so a mismatch is detected. A
-/// platform-proof σ (integer hyper-synthesis) would replace the input of this type, not it.
+/// a σ that differs in the last bit and lands on the other side of a threshold picks another
+/// table, and everything decoded after that element is garbage. So σ comes from the host copy
+/// of the hyper-synthesis (`model::portable`, the same f32 operations in the same order on
+/// every machine), never from a backend; the thresholds are stored f32 values (no `exp`/`ln`
+/// at run time), the comparison is exact, and the stream carries a checksum of the indexes
+/// ([`index_checksum`]) so a mismatch is still detected.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScaleQuantizer {
     thresholds: Vec<f32>,

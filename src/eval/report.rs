@@ -243,7 +243,7 @@ pub fn mean_results(
 
 /// A Markdown table (readable as plain text) of the BD-rate of `ours` against each anchor in `anchors`, with both
 /// fits, plus BD-PSNR (the quality delta in the curves' unit, dB), and the range both are averaged over (see
-/// [`bd_range`](super::bd_range)): its quality span and `ours`' rate (bpp) at either end. Negative BD-rate /
+/// [`super::bd_range`]): its quality span and `ours`' rate (bpp) at either end. Negative BD-rate /
 /// positive BD-PSNR means `ours` is better. Cells that cannot be computed show `n/a` and the reason is listed
 /// under the table.
 pub fn bd_rate_table(ours: &RdCurve, anchors: &[RdCurve]) -> String {
