@@ -98,15 +98,6 @@ impl Layer {
             ref p => panic!("padding {p:?} is not used by the network"),
         };
         let w = values(conv.weight.val());
-        // [co][ci][ky][kx] → [ky][kx][ci][co]
-        let weight = (0..k * k * cin * cout)
-            .map(|i| {
-                let (co, rest) = (i % cout, i / cout);
-                let (ci, rest) = (rest % cin, rest / cin);
-                let (kx, ky) = (rest % k, rest / k);
-                w[((co * cin + ci) * k + ky) * k + kx]
-            })
-            .collect();
         Self {
             cin,
             cout,
@@ -114,7 +105,9 @@ impl Layer {
             stride: conv.stride[0],
             pad,
             transposed: None,
-            weight,
+            weight: taps_last([k, cin, cout], |co, ci, tap| {
+                w[(co * cin + ci) * k * k + tap]
+            }),
             bias: bias_of(conv.bias.as_ref().map(|b| b.val()), cout),
         }
     }
@@ -125,15 +118,6 @@ impl Layer {
         assert!(k == k2 && deconv.groups == 1 && deconv.dilation == [1, 1]);
         assert!(deconv.stride[0] == deconv.stride[1] && deconv.padding[0] == deconv.padding[1]);
         let w = values(deconv.weight.val());
-        // [ci][co][ky][kx] → [ky][kx][ci][co]
-        let weight = (0..k * k * cin * cout)
-            .map(|i| {
-                let (co, rest) = (i % cout, i / cout);
-                let (ci, rest) = (rest % cin, rest / cin);
-                let (kx, ky) = (rest % k, rest / k);
-                w[((ci * cout + co) * k + ky) * k + kx]
-            })
-            .collect();
         Self {
             cin,
             cout,
@@ -141,7 +125,9 @@ impl Layer {
             stride: deconv.stride[0],
             pad: deconv.padding[0],
             transposed: Some(deconv.padding_out[0]),
-            weight,
+            weight: taps_last([k, cin, cout], |co, ci, tap| {
+                w[(ci * cout + co) * k * k + tap]
+            }),
             bias: bias_of(deconv.bias.as_ref().map(|b| b.val()), cout),
         }
     }
@@ -272,6 +258,14 @@ impl Layer {
             }
         }
     }
+}
+
+/// Weights in this module's `[ky][kx][ci][co]` order, from `at(co, ci, ky·k + kx)` of the
+/// backend's layout.
+fn taps_last([k, cin, cout]: [usize; 3], at: impl Fn(usize, usize, usize) -> f32) -> Vec<f32> {
+    (0..k * k * cin * cout)
+        .map(|i| at(i % cout, i / cout % cin, i / (cout * cin)))
+        .collect()
 }
 
 fn bias_of(bias: Option<Tensor<1>>, cout: usize) -> Vec<f32> {
