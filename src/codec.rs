@@ -780,8 +780,6 @@ mod tests {
         }
     }
 
-    /// A decoder whose scale quantisation puts one element in another table (as a GPU or
-    /// another CPU rounding σ differently would) must refuse the stream, not return garbage.
     /// Scales every convolution kernel by `1 + ε`: a stand-in for a device whose convolutions
     /// round differently (libtorch, a GPU, another CPU's vector units). Gains and biases are
     /// stored values, which every device holds exactly, so they stay as they are.
@@ -827,6 +825,8 @@ mod tests {
         assert_ne!(estimate(&reference), estimate(&other));
     }
 
+    /// A decoder whose scale quantisation puts one element in another table (as ansel 0.1's
+    /// could, when σ came from the device) must refuse the stream, not return garbage.
     #[test]
     fn a_decoder_deriving_another_table_index_fails_with_index_mismatch() {
         let (network, ladder) = plain_default();
