@@ -5,7 +5,7 @@
 # Stop it between phases: touch ~/ansel-runs/STOP-h.
 cd ~/ansel-runs
 export LD_LIBRARY_PATH=~/ansel-runs/torch-venv/lib/python3.11/site-packages/torch/lib
-# tcmalloc: libtorch's allocations page-fault less (+15 % steps/s measured in session 21).
+# tcmalloc: libtorch's allocations page-fault less (+15–20 % in 60-step benchmarks, no change in this run's steady state; docs/training/README.md).
 TC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 [ -e $TC ] && export LD_PRELOAD=$TC
 export OMP_NUM_THREADS=${THREADS:-2} MKL_NUM_THREADS=${THREADS:-2}
