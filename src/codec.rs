@@ -82,8 +82,6 @@ pub struct Codec {
 struct SideInfo {
     /// h_s(ẑ), `[scales | means]`, as computed on the host.
     raw: portable::Map,
-    /// The same on the device, `[1, 2M, h, w]` (for refinement).
-    hyper: Tensor<4>,
     means: Vec<f32>,
     indexes: Vec<u16>,
 }
@@ -246,7 +244,7 @@ impl Codec {
             gains: &gains,
             lambda: crate::model::lambda_for_quality(&self.ladder, quality),
             x: x_padded,
-            hyper: side.hyper.clone(),
+            hyper: side.raw.to_tensor(&self.device),
             height: height as usize,
             width: width as usize,
         };
@@ -527,13 +525,8 @@ impl Codec {
             Some(context) => Some(context.forward(&raw, &vec![0.0; raw.data.len() / 2])),
         };
         let (means, scales) = portable::split_params(first.as_ref().unwrap_or(&raw));
-        let hyper = Tensor::<4>::from_data(
-            TensorData::new(raw.to_planar(), [1, raw.c, raw.h, raw.w]),
-            &self.device,
-        );
         SideInfo {
             raw,
-            hyper,
             means,
             indexes: self.scales.indexes(&scales),
         }

@@ -18,10 +18,9 @@ use burn::nn::conv::Conv2d;
 use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
 
+use super::hyper::SLOPE;
 use super::transforms::conv;
 use super::widen::param;
-
-const SLOPE: f64 = 0.01;
 
 /// Context of the second pass and the pointwise network that combines it with the hyperprior.
 #[derive(Module, Debug)]

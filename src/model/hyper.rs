@@ -8,7 +8,8 @@ use burn::tensor::activation::leaky_relu;
 use super::transforms::{conv, deconv};
 use super::widen::{grow_conv, grow_deconv, grow_halves, param, NewWeights, NEW_LATENT_SIGMA};
 
-const SLOPE: f64 = 0.01;
+/// Slope of the leaky ReLUs of the hyperprior and the context model (and their host copies).
+pub(super) const SLOPE: f64 = 0.01;
 
 /// Hyper-analysis: `[B, M, h, w]` → `[B, N, h/4, w/4]`.
 #[derive(Module, Debug)]
