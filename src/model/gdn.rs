@@ -61,6 +61,26 @@ impl Gdn {
         }
     }
 
+    /// Its copy for bit-reproducible inference on the host (see [`super::portable`]): β and γ
+    /// computed from the stored parameters in the same f32 steps as [`Gdn::forward`].
+    /// Inverse GDN only, the one decoding needs.
+    pub(crate) fn host(&self) -> super::portable::InverseGdn {
+        assert!(self.inverse, "only inverse GDN runs on the host");
+        let value = |p: Tensor<1>, bound: f64| -> Vec<f32> {
+            let (bound, pedestal) = (bound as f32, PEDESTAL as f32);
+            super::portable::values(p)
+                .into_iter()
+                .map(|v| {
+                    let v = v.max(bound);
+                    v * v - pedestal
+                })
+                .collect()
+        };
+        let beta = value(self.beta.val(), (BETA_MIN + PEDESTAL).sqrt());
+        let gamma = value(self.gamma.val().flatten(0, 1), PEDESTAL.sqrt());
+        super::portable::InverseGdn::new(beta, &gamma)
+    }
+
     /// Applies the normalization to a `[batch, channels, height, width]` tensor.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let c = self.beta.dims()[0];

@@ -291,6 +291,12 @@ impl Network {
         (self.h_s.host(), self.context.as_ref().map(Context::host))
     }
 
+    /// Host copy of the synthesis transform, which decodes to the same pixels on every
+    /// machine (see [`portable`]).
+    pub(crate) fn host_synthesis(&self) -> portable::Synthesis {
+        self.g_s.host()
+    }
+
     /// Hyper-synthesis: quantised ẑ → the hyperprior's raw prediction of y, `[scales | means]`
     /// (turned into means and scales by [`Network::conditional`]).
     pub fn hyper_synthesise(&self, z_hat: Tensor<4>, gains: &GainSet) -> Tensor<4> {

@@ -124,6 +124,20 @@ impl Synthesis {
         }
     }
 
+    /// Its copy for bit-reproducible inference on the host (see [`super::portable`]).
+    pub(crate) fn host(&self) -> super::portable::Synthesis {
+        use super::portable::Layer;
+        super::portable::Synthesis {
+            layers: [
+                Layer::deconv(&self.deconv0),
+                Layer::deconv(&self.deconv1),
+                Layer::deconv(&self.deconv2),
+                Layer::deconv(&self.deconv3),
+            ],
+            igdn: [self.igdn0.host(), self.igdn1.host(), self.igdn2.host()],
+        }
+    }
+
     /// Runs the transform.
     pub fn forward(&self, y: Tensor<4>) -> Tensor<4> {
         let x = self.igdn0.forward(self.deconv0.forward(y));

@@ -76,16 +76,17 @@ pub struct EncodeArgs {
     /// equal PSNR on Kodak, most at high qualities. Any decoder reads the result.
     #[arg(long, value_name = "N", default_value_t = 0)]
     refine: usize,
+    /// Where the encoder's networks run: cpu, gpu (needs the `wgpu` build feature) or auto.
+    /// Any decoder reads the result, to the same pixels.
+    #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
+    device: DeviceChoice,
     #[command(flatten)]
     run: RunArgs,
 }
 
-/// Options that `encode` and `decode` share: which network, where, how many inputs at once.
+/// Options that `encode` and `decode` share: which network, how many inputs at once.
 #[derive(Args)]
 struct RunArgs {
-    /// Where the network runs: cpu, gpu (needs the `wgpu` build feature) or auto.
-    #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
-    device: DeviceChoice,
     /// Model package to use instead of the embedded default model.
     #[arg(long, value_name = "PKG")]
     model: Option<PathBuf>,
@@ -153,6 +154,10 @@ pub struct DecodeArgs {
     /// output and for default names].
     #[arg(long, value_enum)]
     format: Option<OutputFormat>,
+    /// Ignored: decoding runs on the CPU, in arithmetic that gives the same pixels on every
+    /// machine. (Accepted so that scripts written for ansel 0.2 still run.)
+    #[arg(long, hide = true, value_name = "cpu|gpu|auto")]
+    device: Option<DeviceChoice>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -366,7 +371,7 @@ where
 /// Runs `ansel encode`.
 pub fn encode(a: EncodeArgs) -> Result<()> {
     let jobs = plan(&a.inputs, &a.output, &a.out_dir, "ansel", "compressed data")?;
-    let codec = load_codec(&a.run.model, a.run.device, a.run.verbose)?;
+    let codec = load_codec(&a.run.model, a.device, a.run.verbose)?;
     run_all(&jobs, a.run.jobs, a.run.verbose, |job, say| {
         encode_one(&codec, job, &a, say)
     })
@@ -427,7 +432,10 @@ pub fn decode(a: DecodeArgs) -> Result<()> {
     for job in &jobs {
         output_format(&job.output, a.format)?;
     }
-    let codec = load_codec(&a.run.model, a.run.device, a.run.verbose)?;
+    if a.device.is_some_and(|d| d != DeviceChoice::Cpu) {
+        eprintln!("ansel: note: --device is ignored: decoding runs on the CPU (the same pixels on every machine)");
+    }
+    let codec = load_codec(&a.run.model, DeviceChoice::Cpu, a.run.verbose)?;
     run_all(&jobs, a.run.jobs, a.run.verbose, |job, _| {
         decode_one(&codec, job, &a)
     })

@@ -12,8 +12,12 @@
 //! plus the products of its inputs and weights, added one at a time in a fixed order (kernel
 //! row, kernel column, input channel), with no fused multiply-add (Rust never contracts
 //! `a * b + c`). Vectorising across outputs and splitting rows over threads change nothing,
-//! because no single sum is reordered. The analysis and synthesis transforms stay on the
-//! backend: their rounding moves the reconstruction, never the table choice.
+//! because no single sum is reordered.
+//!
+//! The decoder's synthesis transform runs here too ([`Synthesis`], with fused multiply-adds),
+//! so a stream decodes to the same pixels everywhere. Only the encoder's transforms (`g_a`,
+//! `h_a`, and `g_s` when it refines) stay on the backend: their rounding moves what the
+//! encoder writes, never what a decoder reads.
 //!
 //! Tensors here are channels-last (`[h][w][c]`), so the innermost loop runs over output
 //! channels with a contiguous weight row.
@@ -22,6 +26,9 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use rayon::prelude::*;
+
+mod synthesis;
+pub(crate) use synthesis::{InverseGdn, Synthesis};
 
 /// Slope of the leaky ReLUs, the network's own.
 const SLOPE: f32 = super::hyper::SLOPE as f32;
@@ -88,7 +95,8 @@ pub(crate) struct Layer {
     bias: Vec<f32>,
 }
 
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+/// A tensor's elements, in its order.
+pub(super) fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
         .try_to_vec()
