@@ -4,11 +4,12 @@
 //! CPU, at the cost of a 4 GB PyTorch install; meant for long training runs only, never needed
 //! to encode or decode).
 //!
-//! Only the transforms `g_a`, `h_a` and `g_s` run on the selected device. Everything that
-//! decides how bits are read (the hyper-synthesis and context model that predict the scales,
-//! their quantisation into table indices, the entropy coder) runs on the host in arithmetic
-//! that is the same on every machine (`model::portable`), so a stream encoded on one device
-//! decodes on any other. Each stream also carries a checksum of the table indices, caught as
+//! Only the encoder's transforms (`g_a`, `h_a`, and `g_s` when it refines) run on the
+//! selected device. Everything that decides how bits are read (the hyper-synthesis and
+//! context model that predict the scales, their quantisation into table indices, the entropy
+//! coder) and the decoder's synthesis run on the host in arithmetic that is the same on every
+//! machine (`model::portable`), so a stream encoded on one device decodes on any other, to the
+//! same pixels. Each stream also carries a checksum of the table indices, caught as
 //! [`Error::IndexMismatch`] if they disagree anyway (a stream of ansel 0.1).
 //!
 //! ```

@@ -626,3 +626,25 @@ fn target_bpp_lands_within_10_percent_on_kodak() {
         "target {target:.4} bpp, achieved {achieved:.4} bpp"
     );
 }
+
+/// Decoding runs on the host whatever `--device` says: a GPU request (in a build without a
+/// GPU backend, where `encode --device gpu` fails) still decodes, with a note, to the same
+/// pixels.
+#[test]
+fn decode_ignores_device_and_says_so() {
+    let dir = workdir();
+    let d = dir.path();
+    encoded(d, "photo.ansel");
+    ansel(d)
+        .args(["decode", "photo.ansel", "-o", "plain.png"])
+        .assert()
+        .success()
+        .stderr("");
+    ansel(d)
+        .args(["decode", "photo.ansel", "-o", "gpu.png", "--device", "gpu"])
+        .assert()
+        .success()
+        .stderr(contains("--device is ignored"));
+    let pixels = |name: &str| image::open(d.join(name)).unwrap().to_rgb8();
+    assert!(pixels("plain.png") == pixels("gpu.png"));
+}

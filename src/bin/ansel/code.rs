@@ -44,7 +44,10 @@ const DECODE_NOTES: &str = "\
 --format) unless -o is given; `-o -` writes standard output. Outputs are written to a \
 temporary file and renamed, so an interrupted run leaves no partial file; an existing output \
 is kept unless --force. With several inputs, one that fails is reported and the others are \
-still decoded; the exit status is then non-zero.";
+still decoded; the exit status is then non-zero.
+
+Decoding runs on the CPU in arithmetic that is the same on every machine: a file gives the \
+same pixels wherever it is decoded, whatever device encoded it.";
 
 /// Quality when neither --quality nor --target-bpp is given: with the default model about
 /// 0.68 bpp and 32.3 dB on Kodak, near what JPEG's usual defaults spend.
@@ -192,9 +195,15 @@ fn parse_bpp(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// Loads the codec; with `-v`, says which model and how long it took.
-fn load_codec(model: &Option<PathBuf>, device: DeviceChoice, verbose: bool) -> Result<Codec> {
-    let device = crate::device::select(device)?;
+/// Loads the codec, its networks on `device` (`None`: only decoding, which runs on the host);
+/// with `-v`, says which model, where it runs and how long loading took.
+fn load_codec(
+    model: &Option<PathBuf>,
+    device: Option<DeviceChoice>,
+    verbose: bool,
+) -> Result<Codec> {
+    let decoding = device.is_none();
+    let device = crate::device::select(device.unwrap_or(DeviceChoice::Cpu))?;
     let t = Instant::now();
     let codec = match model {
         Some(p) => Codec::from_package_file(p).map_err(|e| match e {
@@ -212,11 +221,14 @@ fn load_codec(model: &Option<PathBuf>, device: DeviceChoice, verbose: bool) -> R
         let name = model
             .as_ref()
             .map_or_else(|| "embedded".into(), |p| p.display().to_string());
+        let place = match decoding {
+            true => "decoding on the host (the same pixels on every machine)".into(),
+            false => format!("running on {}", device.description()),
+        };
         eprintln!(
-            "model {} ({name}), loaded in {}, running on {}",
+            "model {} ({name}), loaded in {}, {place}",
             codec.id(),
             ms(t.elapsed()),
-            device.description()
         );
     }
     Ok(codec)
@@ -371,7 +383,7 @@ where
 /// Runs `ansel encode`.
 pub fn encode(a: EncodeArgs) -> Result<()> {
     let jobs = plan(&a.inputs, &a.output, &a.out_dir, "ansel", "compressed data")?;
-    let codec = load_codec(&a.run.model, a.device, a.run.verbose)?;
+    let codec = load_codec(&a.run.model, Some(a.device), a.run.verbose)?;
     run_all(&jobs, a.run.jobs, a.run.verbose, |job, say| {
         encode_one(&codec, job, &a, say)
     })
@@ -435,7 +447,7 @@ pub fn decode(a: DecodeArgs) -> Result<()> {
     if a.device.is_some_and(|d| d != DeviceChoice::Cpu) {
         eprintln!("ansel: note: --device is ignored: decoding runs on the CPU (the same pixels on every machine)");
     }
-    let codec = load_codec(&a.run.model, DeviceChoice::Cpu, a.run.verbose)?;
+    let codec = load_codec(&a.run.model, None, a.run.verbose)?;
     run_all(&jobs, a.run.jobs, a.run.verbose, |job, _| {
         decode_one(&codec, job, &a)
     })
