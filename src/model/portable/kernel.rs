@@ -1,0 +1,421 @@
+//! The convolution kernel of the host networks (see the parent module for why they exist).
+//!
+//! Each output is its own sum in a fixed order — bias, then kernel row, kernel column, input
+//! channel — whose steps [`Arith`] defines: a multiply and an add rounded separately for the
+//! networks that choose entropy-coding tables (what ansel 0.2 streams were made with), one fused
+//! multiply-add for the synthesis. Both are defined bit for bit by IEEE 754.
+//!
+//! Speed comes from blocking, which changes no sum: several output pixels share each weight
+//! load (the pixels of one row that a strided kernel reaches through the same taps), and the
+//! vector lanes run across output channels (or, for a layer with three outputs, across
+//! output pixels). Inputs are zero-padded, so every output of a transposed convolution sums
+//! over all the taps of its phase, zeros included; a zero product leaves a sum unchanged (up
+//! to the sign of a zero sum, which no table index or pixel can show).
+
+use rayon::prelude::*;
+
+use super::{Layer, Map};
+
+/// How one product joins its sum.
+pub(crate) trait Arith {
+    /// `acc` plus `v · w`.
+    fn madd(v: f32, w: f32, acc: f32) -> f32;
+}
+
+/// A multiply, then an add, each rounded: the entropy-table networks.
+pub(crate) struct Separate;
+
+impl Arith for Separate {
+    #[inline(always)]
+    fn madd(v: f32, w: f32, acc: f32) -> f32 {
+        acc + v * w
+    }
+}
+
+/// One fused multiply-add, rounded once: the synthesis. CPUs with FMA (every x86-64 one with
+/// AVX2 in practice, every ARMv8 one) run it natively; elsewhere the C library's `fmaf`
+/// computes the same bits, slowly.
+pub(crate) struct Fused;
+
+impl Arith for Fused {
+    #[inline(always)]
+    fn madd(v: f32, w: f32, acc: f32) -> f32 {
+        v.mul_add(w, acc)
+    }
+}
+
+/// Output pixels whose sums one pass over the weights advances together.
+pub(super) const PIXELS: usize = 4;
+/// Output pixels (one vector lane each) of the small-output kernel's groups.
+const LANES: usize = 64;
+
+/// Runs `layer` with products joined as `A` says: outputs channels-last.
+pub(super) fn run<A: Arith>(layer: &Layer, x: &Map) -> Map {
+    assert_eq!(x.c, layer.cin, "input channels");
+    let (h, w) = (layer.out_len(x.h), layer.out_len(x.w));
+    let small = layer.cout == 3 && layer.transposed.is_some();
+    // Columns a group of pixels (or lanes) reads past the last one it keeps.
+    let spill = if small { LANES } else { PIXELS * layer.stride };
+    let x = Padded::new(layer, x, [h, w], spill, small);
+    let row_len = w * layer.cout;
+    let mut data = vec![0.0f32; h * row_len];
+    data.par_chunks_mut(row_len)
+        .enumerate()
+        .for_each(|(oy, row)| {
+            if small {
+                small_row_kernel::<A>(layer, &x, oy, row)
+            } else {
+                row_kernel::<A>(layer, &x.map, x.before, oy, row)
+            }
+        });
+    Map {
+        h,
+        w,
+        c: layer.cout,
+        data,
+    }
+}
+
+/// A zero-padded copy of a layer's input, channels-last or (for the small-output kernel)
+/// channels-first.
+pub(super) struct Padded {
+    map: Map,
+    /// Rows and columns of zeros before the input.
+    before: [usize; 2],
+}
+
+impl Padded {
+    pub(super) fn new(
+        layer: &Layer,
+        x: &Map,
+        [h, w]: [usize; 2],
+        spill: usize,
+        planar: bool,
+    ) -> Self {
+        let (top, bottom) = layer.reach(x.h, h);
+        let (left, right) = layer.reach(x.w, w);
+        let (ph, pw) = (top + x.h + bottom, left + x.w + right + spill);
+        let c = x.c;
+        let mut data = vec![0.0f32; ph * pw * c];
+        for y in 0..x.h {
+            for xx in 0..x.w {
+                let src = &x.data[(y * x.w + xx) * c..][..c];
+                let (py, px) = (y + top, xx + left);
+                if planar {
+                    for (ci, &v) in src.iter().enumerate() {
+                        data[(ci * ph + py) * pw + px] = v;
+                    }
+                } else {
+                    data[(py * pw + px) * c..][..c].copy_from_slice(src);
+                }
+            }
+        }
+        Self {
+            map: Map {
+                h: ph,
+                w: pw,
+                c,
+                data,
+            },
+            before: [top, left],
+        }
+    }
+}
+
+impl Layer {
+    /// Rows (or columns) of zeros the input of length `len` needs before and after it so
+    /// every tap of every output among `out` lands inside.
+    fn reach(&self, len: usize, out: usize) -> (usize, usize) {
+        let (mut lo, mut hi) = (0i64, len as i64 - 1);
+        for o in 0..out {
+            for (_, i) in self.taps(o) {
+                lo = lo.min(i);
+                hi = hi.max(i);
+            }
+        }
+        ((-lo) as usize, (hi + 1 - len as i64) as usize)
+    }
+
+    /// `(tap, input position)` of every tap output `o` sums over, in tap order; positions may
+    /// lie outside the input (those read zeros).
+    fn taps(&self, o: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
+        let (o, stride, pad) = (o as i64, self.stride as i64, self.pad as i64);
+        (0..self.k).filter_map(move |t| match self.transposed {
+            // o = i·stride − pad + t
+            Some(_) => {
+                let s = o + pad - t as i64;
+                (s.rem_euclid(stride) == 0).then(|| (t, s.div_euclid(stride)))
+            }
+            // i = o·stride − pad + t
+            None => Some((t, o * stride - pad + t as i64)),
+        })
+    }
+
+    /// Output columns `o, o + step, …` read input columns `i, i + input_step, …` through
+    /// each tap.
+    fn column_steps(&self) -> (usize, usize) {
+        match self.transposed {
+            Some(_) => (self.stride, 1),
+            None => (1, self.stride),
+        }
+    }
+}
+
+/// One output row into `row` (channels-last), on the widest vector unit of the machine.
+/// `x` is padded, with `before` rows and columns of zeros before the input, so every tap of
+/// every output (and of the pixels a last group computes and drops) lies inside.
+pub(super) fn row_kernel<A: Arith>(
+    layer: &Layer,
+    x: &Map,
+    before: [usize; 2],
+    oy: usize,
+    row: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX-512F and FMA.
+            return unsafe { row_avx512::<A>(layer, x, before, oy, row) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA.
+            return unsafe { row_avx2::<A>(layer, x, before, oy, row) };
+        }
+    }
+    row_blocks::<A, PIXELS, 16>(layer, x, before, oy, row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn row_avx512<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
+    row_blocks::<A, PIXELS, 64>(layer, x, before, oy, row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn row_avx2<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
+    row_blocks::<A, 3, 32>(layer, x, before, oy, row)
+}
+
+/// Picks the widest channel block that divides the outputs.
+#[inline(always)]
+fn row_blocks<A: Arith, const P: usize, const B: usize>(
+    layer: &Layer,
+    x: &Map,
+    before: [usize; 2],
+    oy: usize,
+    row: &mut [f32],
+) {
+    match layer.cout {
+        c if c % B == 0 => row_body::<A, P, B>(layer, x, before, oy, row),
+        c if c % 16 == 0 => row_body::<A, P, 16>(layer, x, before, oy, row),
+        _ => row_body::<A, 1, 1>(layer, x, before, oy, row),
+    }
+}
+
+/// Output row `oy` in blocks of `B` channels × `P` pixels whose accumulators stay in
+/// registers; a block's weights (a few hundred KB) stay in the L2 cache across the row.
+#[inline(always)]
+fn row_body<A: Arith, const P: usize, const B: usize>(
+    layer: &Layer,
+    x: &Map,
+    [top, left]: [usize; 2],
+    oy: usize,
+    row: &mut [f32],
+) {
+    let (cin, cout, k) = (layer.cin, layer.cout, layer.k);
+    let width = row.len() / cout;
+    let rows: Vec<(usize, usize)> = layer
+        .taps(oy)
+        .map(|(t, i)| (t, (i + top as i64) as usize))
+        .collect();
+    let (step, input_step) = layer.column_steps();
+    for c0 in (0..cout).step_by(B) {
+        let bias: &[f32; B] = layer.bias[c0..][..B].try_into().expect("B bias values");
+        for phase in 0..step.min(width) {
+            let columns: Vec<(usize, usize)> = layer
+                .taps(phase)
+                .map(|(t, i)| (t, (i + left as i64) as usize))
+                .collect();
+            let count = (width - phase).div_ceil(step);
+            for g in (0..count).step_by(P) {
+                let mut acc = [*bias; P];
+                for &(ky, iy) in &rows {
+                    for &(kx, ix) in &columns {
+                        let taps = &layer.weight[(ky * k + kx) * cin * cout + c0..];
+                        let inputs: [&[f32]; P] = std::array::from_fn(|j| {
+                            &x.data[(iy * x.w + ix + (g + j) * input_step) * cin..][..cin]
+                        });
+                        for ci in 0..cin {
+                            let w: &[f32; B] = taps[ci * cout..][..B].try_into().expect("B");
+                            for (a, input) in acc.iter_mut().zip(&inputs) {
+                                let v = input[ci];
+                                for (a, &w) in a.iter_mut().zip(w) {
+                                    *a = A::madd(v, w, *a);
+                                }
+                            }
+                        }
+                    }
+                }
+                for (j, a) in acc.iter().enumerate() {
+                    let ox = phase + (g + j) * step;
+                    if ox < width {
+                        row[ox * cout + c0..][..B].copy_from_slice(a);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One output row of a transposed convolution with three outputs (the last layer, which makes
+/// pixels) into `row` (channels-last). `x` is channels-first: the vector lanes run over
+/// consecutive output pixels of one phase, which read consecutive inputs.
+fn small_row_kernel<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX-512F and FMA.
+            return unsafe { small_row_avx512::<A>(layer, x, oy, row) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA.
+            return unsafe { small_row_avx2::<A>(layer, x, oy, row) };
+        }
+    }
+    small_row_body::<A>(layer, x, oy, row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+fn small_row_avx512<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32]) {
+    small_row_body::<A>(layer, x, oy, row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn small_row_avx2<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32]) {
+    small_row_body::<A>(layer, x, oy, row)
+}
+
+#[inline(always)]
+fn small_row_body<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32]) {
+    const C: usize = 3;
+    let (cin, k) = (layer.cin, layer.k);
+    let map = &x.map;
+    let [top, left] = x.before;
+    let width = row.len() / C;
+    let rows: Vec<(usize, usize)> = layer
+        .taps(oy)
+        .map(|(t, i)| (t, (i + top as i64) as usize))
+        .collect();
+    let (step, _) = layer.column_steps();
+    let bias: [f32; C] = layer.bias[..C].try_into().expect("three outputs");
+    for phase in 0..step.min(width) {
+        let columns: Vec<(usize, usize)> = layer
+            .taps(phase)
+            .map(|(t, i)| (t, (i + left as i64) as usize))
+            .collect();
+        let count = (width - phase).div_ceil(step);
+        for g in (0..count).step_by(LANES) {
+            let mut acc = bias.map(|b| [b; LANES]);
+            for &(ky, iy) in &rows {
+                for &(kx, ix) in &columns {
+                    let taps = &layer.weight[(ky * k + kx) * cin * C..][..cin * C];
+                    for ci in 0..cin {
+                        let input: &[f32; LANES] = map.data[(ci * map.h + iy) * map.w + ix + g..]
+                            [..LANES]
+                            .try_into()
+                            .expect("LANES inputs");
+                        for (a, &w) in acc.iter_mut().zip(&taps[ci * C..][..C]) {
+                            for (a, &v) in a.iter_mut().zip(input) {
+                                *a = A::madd(v, w, *a);
+                            }
+                        }
+                    }
+                }
+            }
+            for l in 0..LANES {
+                let ox = phase + (g + l) * step;
+                if ox < width {
+                    for (c, a) in acc.iter().enumerate() {
+                        row[ox * C + c] = a[l];
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::portable::values;
+    use crate::model::transforms::deconv;
+    use burn::prelude::*;
+    use burn::tensor::Distribution;
+
+    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
+        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// Every kernel and vector width gives the same bits: the dispatched one, the plain
+    /// one-pixel one-channel loop, and (for three outputs) the lane kernel.
+    #[test]
+    fn kernels_of_every_width_give_the_same_bits() {
+        every_kernel_gives_the_same_bits::<Separate>();
+        every_kernel_gives_the_same_bits::<Fused>();
+    }
+
+    fn every_kernel_gives_the_same_bits<A: Arith>() {
+        let device = Device::flex();
+        for (cin, cout, h, w) in [
+            (16, 32, 5, 7),
+            (24, 48, 3, 9),
+            (12, 64, 3, 5),
+            (20, 3, 6, 70),
+            (8, 17, 4, 5),
+        ] {
+            let layer = Layer::deconv(&deconv(cin, cout, 5, 2, &device));
+            let x = Map::from_planar(&values(random([1, cin, h, w], &device)), [cin, h, w]);
+            let fast = run::<A>(&layer, &x);
+            let padded = Padded::new(&layer, &x, [fast.h, fast.w], PIXELS * 2, false);
+            let planar = Padded::new(&layer, &x, [fast.h, fast.w], LANES, true);
+            let (map, before) = (&padded.map, padded.before);
+            let row_len = fast.w * cout;
+            for (oy, want) in fast.data.chunks_exact(row_len).enumerate() {
+                let run = |kernel: &dyn Fn(&mut [f32])| {
+                    let mut row = vec![0.0; row_len];
+                    kernel(&mut row);
+                    bits(&row)
+                };
+                let plain = run(&|row| row_body::<A, 1, 1>(&layer, map, before, oy, row));
+                assert_eq!(plain, bits(want), "{cin}→{cout}, row {oy}");
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU has AVX2 and FMA.
+                    let avx2 = run(&|row| unsafe { row_avx2::<A>(&layer, map, before, oy, row) });
+                    assert_eq!(avx2, bits(want), "AVX2, {cin}→{cout}, row {oy}");
+                    if cout == 3 {
+                        // SAFETY: as above.
+                        let lanes =
+                            run(&|row| unsafe { small_row_avx2::<A>(&layer, &planar, oy, row) });
+                        assert_eq!(lanes, bits(want), "AVX2 lanes, row {oy}");
+                    }
+                }
+            }
+        }
+    }
+}
