@@ -186,34 +186,38 @@ pub(super) fn row_kernel<A: Arith>(
             return unsafe { row_avx2::<A>(layer, x, before, oy, row) };
         }
     }
-    let wide = layer.cout / 16 * 16;
-    row_body::<A, 4, 16>(layer, x, before, oy, 0..wide, row);
-    row_body::<A, 1, 1>(layer, x, before, oy, wide..layer.cout, row);
+    blocks::<A, 4, 16, 1, 1>(layer, x, before, oy, row)
 }
-
-// Block shapes: `P` pixels × `B` channels, as wide as divides the outputs, with about 16
-// accumulator registers (of 32 with AVX-512, 16 with AVX2), enough independent sums to hide the
-// latency of each add; the channels left over go in narrower blocks. Measured: 48- and 32-wide
-// blocks came out of LLVM as scalar code (4.5× slower decoding), and so did 8-pixel groups.
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 fn row_avx512<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
-    let wide = layer.cout / 64 * 64;
-    row_body::<A, 4, 64>(layer, x, before, oy, 0..wide, row);
-    match layer.cout % 16 {
-        0 => row_body::<A, 4, 16>(layer, x, before, oy, wide..layer.cout, row),
-        _ => row_body::<A, 1, 1>(layer, x, before, oy, wide..layer.cout, row),
-    }
+    blocks::<A, 4, 64, 4, 16>(layer, x, before, oy, row)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn row_avx2<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
-    let wide = layer.cout / 32 * 32;
-    row_body::<A, 3, 32>(layer, x, before, oy, 0..wide, row);
-    match layer.cout % 8 {
-        0 => row_body::<A, 4, 8>(layer, x, before, oy, wide..layer.cout, row),
+    blocks::<A, 4, 16, 4, 8>(layer, x, before, oy, row)
+}
+
+/// The outputs in blocks of `P` pixels × `B` channels, those left over in blocks of `Q` × `C`
+/// (one by one if `C` does not divide them). A block keeps its accumulators in registers: 16
+/// with AVX-512 (of 32), enough independent sums to hide the latency of each add. Measured:
+/// LLVM turned 32- and 48-wide blocks into scalar code (4.5× slower decoding); the AVX2
+/// shapes were not timed (no AVX2-only machine here), only tested for their bits.
+#[inline(always)]
+fn blocks<A: Arith, const P: usize, const B: usize, const Q: usize, const C: usize>(
+    layer: &Layer,
+    x: &Map,
+    before: [usize; 2],
+    oy: usize,
+    row: &mut [f32],
+) {
+    let wide = layer.cout / B * B;
+    row_body::<A, P, B>(layer, x, before, oy, 0..wide, row);
+    match (layer.cout - wide) % C {
+        0 => row_body::<A, Q, C>(layer, x, before, oy, wide..layer.cout, row),
         _ => row_body::<A, 1, 1>(layer, x, before, oy, wide..layer.cout, row),
     }
 }
@@ -359,18 +363,10 @@ fn small_row_body<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::portable::tests::{bits, random};
     use crate::model::portable::values;
     use crate::model::transforms::deconv;
     use burn::prelude::*;
-    use burn::tensor::Distribution;
-
-    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
-        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
-    }
-
-    fn bits(values: &[f32]) -> Vec<u32> {
-        values.iter().map(|v| v.to_bits()).collect()
-    }
 
     /// Every kernel and vector width gives the same bits: the dispatched one, the plain
     /// one-pixel one-channel loop, and (for three outputs) the lane kernel.

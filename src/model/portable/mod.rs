@@ -254,13 +254,19 @@ pub(crate) fn split_params(raw: &Map) -> (Vec<f32>, Vec<f32>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::model::transforms::{conv, deconv};
     use burn::tensor::Distribution;
 
-    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
+    /// A tensor of standard normal values.
+    pub(super) fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
         Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+    }
+
+    /// The bit patterns of `values`, to compare floats exactly.
+    pub(super) fn bits(values: &[f32]) -> Vec<u32> {
+        values.iter().map(|v| v.to_bits()).collect()
     }
 
     fn close(host: &[f32], backend: Tensor<4>) {

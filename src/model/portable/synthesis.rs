@@ -86,19 +86,12 @@ impl InverseGdn {
 
 #[cfg(test)]
 mod tests {
+    use crate::model::portable::tests::{bits, random};
     use crate::model::portable::values;
     use crate::model::transforms::Synthesis as DeviceSynthesis;
     use burn::module::{Module, ModuleMapper, Param};
     use burn::prelude::*;
     use burn::tensor::Distribution;
-
-    fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
-        Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
-    }
-
-    fn bits(values: &[f32]) -> Vec<u32> {
-        values.iter().map(|v| v.to_bits()).collect()
-    }
 
     /// Moves every parameter a little, so GDN's β and γ are not their trivial start.
     struct Jitter;
