@@ -157,6 +157,13 @@ impl Layer {
         })
     }
 
+    /// [`Layer::taps`] of output `o` with positions in an input padded by `before` zeros.
+    fn padded_taps(&self, o: usize, before: usize) -> Vec<(usize, usize)> {
+        self.taps(o)
+            .map(|(t, i)| (t, (i + before as i64) as usize))
+            .collect()
+    }
+
     /// Output columns `o, o + step, …` read input columns `i, i + input_step, …` through
     /// each tap.
     fn column_steps(&self) -> (usize, usize) {
@@ -240,18 +247,12 @@ fn row_body<A: Arith, const P: usize, const B: usize>(
 ) {
     let (cin, cout, k) = (layer.cin, layer.cout, layer.k);
     let width = row.len() / cout;
-    let rows: Vec<(usize, usize)> = layer
-        .taps(oy)
-        .map(|(t, i)| (t, (i + top as i64) as usize))
-        .collect();
+    let rows = layer.padded_taps(oy, top);
     let (step, input_step) = layer.column_steps();
     for c0 in channels.step_by(B) {
         let bias: &[f32; B] = layer.bias[c0..][..B].try_into().expect("B bias values");
         for phase in 0..step.min(width) {
-            let columns: Vec<(usize, usize)> = layer
-                .taps(phase)
-                .map(|(t, i)| (t, (i + left as i64) as usize))
-                .collect();
+            let columns = layer.padded_taps(phase, left);
             let count = (width - phase).div_ceil(step);
             for g in (0..count).step_by(P) {
                 let mut acc = [*bias; P];
@@ -323,17 +324,11 @@ fn small_row_body<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32
     let map = &x.map;
     let [top, left] = x.before;
     let width = row.len() / C;
-    let rows: Vec<(usize, usize)> = layer
-        .taps(oy)
-        .map(|(t, i)| (t, (i + top as i64) as usize))
-        .collect();
+    let rows = layer.padded_taps(oy, top);
     let (step, _) = layer.column_steps();
     let bias: [f32; C] = layer.bias[..C].try_into().expect("three outputs");
     for phase in 0..step.min(width) {
-        let columns: Vec<(usize, usize)> = layer
-            .taps(phase)
-            .map(|(t, i)| (t, (i + left as i64) as usize))
-            .collect();
+        let columns = layer.padded_taps(phase, left);
         let count = (width - phase).div_ceil(step);
         for g in (0..count).step_by(LANES) {
             let mut acc = bias.map(|b| [b; LANES]);
