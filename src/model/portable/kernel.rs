@@ -56,7 +56,11 @@ pub(super) fn run<A: Arith>(layer: &Layer, x: &Map) -> Map {
     let (h, w) = (layer.out_len(x.h), layer.out_len(x.w));
     let small = layer.cout == 3 && layer.transposed.is_some();
     // Columns a group of pixels (or lanes) reads past the last one it keeps.
-    let spill = if small { LANES } else { PIXELS * layer.stride };
+    let spill = if small {
+        LANES
+    } else {
+        PIXELS * layer.column_steps().1
+    };
     let x = Padded::new(layer, x, [h, w], spill, small);
     let row_len = w * layer.cout;
     let mut data = vec![0.0f32; h * row_len];

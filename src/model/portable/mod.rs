@@ -53,6 +53,19 @@ impl Map {
         Self { h, w, c, data }
     }
 
+    /// From channels-first data as [`Map::from_planar`], each channel times its `gain`
+    /// (one rounded multiply per value).
+    pub fn from_planar_gained(planar: &[f32], shape: [usize; 3], gain: &[f32]) -> Self {
+        assert_eq!(gain.len(), shape[0], "one gain per channel");
+        let plane = shape[1] * shape[2];
+        let gained: Vec<f32> = planar
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v * gain[i / plane])
+            .collect();
+        Self::from_planar(&gained, shape)
+    }
+
     /// Channels-first `[c][h][w]` data.
     pub fn to_planar(&self) -> Vec<f32> {
         let plane = self.h * self.w;
@@ -184,13 +197,7 @@ pub(crate) struct HyperSynthesis {
 impl HyperSynthesis {
     /// `h_s(ẑ · gain)` for `z_hat` channels-first `[n][h][w]`.
     pub fn forward(&self, z_hat: &[f32], shape: [usize; 3], gain: &[f32]) -> Map {
-        let plane = shape[1] * shape[2];
-        let scaled: Vec<f32> = z_hat
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| v * gain[i / plane])
-            .collect();
-        let x = Map::from_planar(&scaled, shape);
+        let x = Map::from_planar_gained(z_hat, shape, gain);
         let [l0, l1, l2] = &self.layers;
         let x = l0.forward(&x).leaky_relu();
         let x = l1.forward(&x).leaky_relu();

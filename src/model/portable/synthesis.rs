@@ -26,13 +26,7 @@ impl Synthesis {
     /// `g_s(ŷ · gain⁻¹)` for ŷ channels-first `[m][h][w]`: the reconstruction, channels-last,
     /// not clamped.
     pub fn forward(&self, y_hat: &[f32], shape: [usize; 3], gain_inv: &[f32]) -> Map {
-        let plane = shape[1] * shape[2];
-        let scaled: Vec<f32> = y_hat
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| v * gain_inv[i / plane])
-            .collect();
-        let mut x = Map::from_planar(&scaled, shape);
+        let mut x = Map::from_planar_gained(y_hat, shape, gain_inv);
         for (layer, igdn) in self.layers.iter().zip(&self.igdn) {
             x = kernel::run::<Fused>(layer, &x);
             igdn.apply(&mut x);
