@@ -213,6 +213,52 @@ fn an_existing_output_is_kept_without_force() {
     assert!(image::open(d.join("photo.png")).is_ok());
 }
 
+/// A device or FIFO given as the output (`-o /dev/null`) is written into, not replaced: the
+/// temporary-file-and-rename that protects regular files would put a plain file in its place
+/// (as root, /dev/null itself). A FIFO stands in for the device here.
+#[cfg(unix)]
+#[test]
+fn a_fifo_output_is_written_into_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = workdir();
+    let d = dir.path();
+    let stream = encoded(d, "photo.ansel");
+    for (args, check) in [
+        (["encode", "photo.png", "-o", "pipe.ansel"], "stream"),
+        (["decode", "photo.ansel", "-o", "pipe.png"], "image"),
+    ] {
+        let pipe = d.join(args[3]);
+        let status = std::process::Command::new("mkfifo")
+            .arg(&pipe)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // The reader is a child process, so a failing write cannot leave the test blocked in
+        // the FIFO's open: the reader is killed instead.
+        let mut reader = std::process::Command::new("cat")
+            .arg(&pipe)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // No --force: writing into a device or FIFO overwrites no file.
+        let out = ansel(d).args(args).output().unwrap();
+        if !out.status.success() {
+            reader.kill().unwrap();
+        }
+        let got = reader.wait_with_output().unwrap().stdout;
+        assert!(out.status.success(), "{check}: {out:?}");
+        let meta = std::fs::symlink_metadata(&pipe).unwrap();
+        assert!(meta.file_type().is_fifo(), "{check}: the FIFO was replaced");
+        if check == "stream" {
+            assert_eq!(got, stream);
+        } else {
+            assert!(image::load_from_memory(&got).is_ok());
+        }
+        std::fs::remove_file(&pipe).unwrap();
+    }
+    assert_eq!(listing(d), ["photo.ansel", "photo.png"]);
+}
+
 #[test]
 fn dash_reads_stdin_and_writes_stdout() {
     let dir = workdir();

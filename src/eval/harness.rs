@@ -343,7 +343,9 @@ fn warm_up(codec: &Codec, quality: f32) -> Result<(), HarnessError> {
 
 /// Writes a file atomically: `write` is given a temporary path in the same directory as `path` (with the same
 /// extension, so writers that pick the format from it work) and the file is renamed onto `path` once `write`
-/// succeeds. A reader never sees a partial file; an existing `path` is replaced.
+/// succeeds. A reader never sees a partial file; an existing `path` is replaced. A device or FIFO (say
+/// `/dev/null`) is not replaced: the finished file is copied into it, since renaming would replace the
+/// device node itself.
 pub fn write_atomically<E>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E>
 where
     E: From<HarnessError>,
@@ -369,7 +371,17 @@ where
     }
     let tmp = builder.tempfile_in(dir).map_err(io)?;
     write(tmp.path())?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if special {
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io)?;
+        let mut written = std::fs::File::open(tmp.path()).map_err(io)?;
+        std::io::copy(&mut written, &mut out).map_err(io)?;
+    } else {
+        tmp.persist(path).map_err(|e| io(e.error))?;
+    }
     Ok(())
 }
 
@@ -604,5 +616,27 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["r.json"]);
+    }
+
+    /// `--json /dev/null` must not replace the device node: a FIFO stands in for it.
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_into_a_fifo_keeps_the_fifo() {
+        use std::os::unix::fs::FileTypeExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("r.json");
+        let made = std::process::Command::new("mkfifo").arg(&path).status();
+        assert!(made.unwrap().success());
+        let reader = std::process::Command::new("cat")
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        write_json(&path, &serde_json::json!({"a": 3})).unwrap();
+        let got = reader.wait_with_output().unwrap().stdout;
+        assert_eq!(got, b"{\n  \"a\": 3\n}\n");
+        let kind = std::fs::symlink_metadata(&path).unwrap().file_type();
+        assert!(kind.is_fifo());
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
     }
 }

@@ -64,7 +64,7 @@ impl Sink {
             Self::Stdout if std::io::stdout().is_terminal() => Err(format!(
                 "{self}: refusing to write {what} to a terminal (redirect it, or use -o FILE)"
             )),
-            Self::File(p) if !force && p.exists() => Err(exists_message(p)),
+            Self::File(p) if !force && p.exists() && !is_special(p) => Err(exists_message(p)),
             _ => Ok(()),
         }
     }
@@ -117,10 +117,26 @@ fn exists_message(path: &Path) -> String {
     )
 }
 
+/// Whether `path` names something that is neither a regular file nor a directory: a device
+/// such as `/dev/null`, a FIFO, a socket. Such an output is written in place; a rename would
+/// replace the device node itself (as root, `-o /dev/null` turned /dev/null into a file).
+pub fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory, renamed into
 /// place when complete. Refuses to replace an existing file unless `force` (the rename itself
-/// refuses, so a file created meanwhile is not clobbered either).
+/// refuses, so a file created meanwhile is not clobbered either). A device or FIFO
+/// ([`is_special`]) is written directly: there is no partial file to leave behind.
 pub fn write_atomically(path: &Path, bytes: &[u8], force: bool) -> Result<(), String> {
+    let write_err = |e: std::io::Error| format!("{}: {}", path.display(), io_message(&e));
+    if is_special(path) {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("{}: cannot write: {}", path.display(), io_message(&e)))?;
+        return file.write_all(bytes).map_err(write_err);
+    }
     if !force && path.exists() {
         return Err(exists_message(path));
     }
@@ -140,7 +156,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8], force: bool) -> Result<(), St
     let mut tmp = builder
         .tempfile_in(dir)
         .map_err(|e| format!("{}: cannot write: {}", path.display(), io_message(&e)))?;
-    let write_err = |e: std::io::Error| format!("{}: {}", path.display(), io_message(&e));
     tmp.write_all(bytes).map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;
     let persisted = if force {
