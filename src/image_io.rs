@@ -1,4 +1,4 @@
-//! Glue between the `image` crate and the network: RGB8 pixels ↔ padded planar floats.
+//! Glue between the `image` crate and the network: RGB8 pixels ↔ padded floats.
 //!
 //! The network downsamples by 64, so images are padded to a multiple of 64 by replicating the
 //! edge pixels (kinder to the rate than zeros: the padding is flat and costs almost nothing)
@@ -35,16 +35,22 @@ pub fn to_padded_planes(img: &RgbImage) -> (Vec<f32>, usize, usize) {
     (out, ph, pw)
 }
 
-/// Crops planar `[3, ph, pw]` floats back to `width × height` RGB8 (clamped to `[0, 1]`,
-/// rounded half away from zero).
-pub fn from_planes(planes: &[f32], ph: usize, pw: usize, width: u32, height: u32) -> RgbImage {
-    let plane = ph * pw;
-    debug_assert_eq!(planes.len(), 3 * plane);
-    RgbImage::from_fn(width, height, |x, y| {
-        let i = y as usize * pw + x as usize;
-        let px = |c: usize| (planes[c * plane + i].clamp(0.0, 1.0) * 255.0).round() as u8;
-        image::Rgb([px(0), px(1), px(2)])
-    })
+/// Writes decoded rows into `img`: `rows` holds RGB floats channels-last, `pw` pixels a row
+/// (the padded width), starting at image row `first_row`. Clamped to `[0, 1]` and rounded half
+/// away from zero; the padding (columns past the width, rows past the height) is dropped.
+pub fn put_rows(img: &mut RgbImage, first_row: usize, rows: &[f32], pw: usize) {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let to_u8 = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    for (i, row) in rows.chunks_exact(3 * pw).enumerate() {
+        let y = first_row + i;
+        if y >= h {
+            break;
+        }
+        let out = &mut img.as_mut()[y * w * 3..][..w * 3];
+        for (o, &v) in out.iter_mut().zip(&row[..w * 3]) {
+            *o = to_u8(v);
+        }
+    }
 }
 
 /// How an input image was converted to 8-bit RGB, for warnings.
@@ -95,7 +101,16 @@ mod tests {
             // Edge replication: the padded corner equals the last real pixel.
             let last = img.get_pixel(w - 1, h - 1).0[0] as f32 / 255.0;
             assert_eq!(planes[ph * pw - 1], last);
-            assert_eq!(from_planes(&planes, ph, pw, w, h), img);
+            // Back channels-last, written in two pieces of rows.
+            let plane = ph * pw;
+            let last: Vec<f32> = (0..3 * plane)
+                .map(|i| planes[(i % 3) * plane + i / 3])
+                .collect();
+            let mut back = RgbImage::new(w, h);
+            let split = (h as usize / 2).max(1);
+            put_rows(&mut back, 0, &last[..split * pw * 3], pw);
+            put_rows(&mut back, split, &last[split * pw * 3..], pw);
+            assert_eq!(back, img);
         }
     }
 

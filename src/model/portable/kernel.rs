@@ -148,7 +148,7 @@ impl Layer {
 
     /// `(tap, input position)` of every tap output `o` sums over, in tap order; positions may
     /// lie outside the input (those read zeros).
-    fn taps(&self, o: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
+    pub(super) fn taps(&self, o: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
         let (o, stride, pad) = (o as i64, self.stride as i64, self.pad as i64);
         (0..self.k).filter_map(move |t| match self.transposed {
             // o = i·stride − pad + t

@@ -28,7 +28,7 @@ use burn::prelude::*;
 
 mod kernel;
 mod synthesis;
-pub(crate) use synthesis::{InverseGdn, Synthesis};
+pub(crate) use synthesis::{InverseGdn, Synthesis, BAND_BYTES};
 
 /// Slope of the leaky ReLUs, the network's own.
 const SLOPE: f32 = super::hyper::SLOPE as f32;

@@ -1,11 +1,24 @@
 //! The synthesis transform `g_s` on the host, so a stream decodes to the same pixels on every
 //! machine and with every backend: the kernel of the table networks (`kernel.rs`) with fused
 //! multiply-adds, and inverse GDN with a correctly rounded square root.
+//!
+//! A decoder runs it on horizontal bands of the latent ([`Synthesis::forward_bands`]), so its
+//! memory follows the band, not the image (the activations of a whole image take about 200
+//! bytes per pixel).
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
 use super::kernel::{self, Fused, PIXELS};
 use super::{Layer, Map};
+
+/// Bytes a band's widest activation may take, by default: [`Synthesis::band_rows`] sizes
+/// bands by it.
+pub(crate) const BAND_BYTES: usize = 256 << 20;
+/// Fewest latent rows of a band: the rows around a band that its outputs read are computed
+/// by both neighbours, so thin bands cost time (3 latent rows a band: 19 % at 16 rows).
+const MIN_BAND_ROWS: usize = 16;
 
 /// A synthesis transform's host copy: four (transposed) convolutions with inverse GDN
 /// between them.
@@ -32,6 +45,92 @@ impl Synthesis {
             igdn.apply(&mut x);
         }
         kernel::run::<Fused>(&self.layers[3], &x)
+    }
+
+    /// Output rows per latent row: every layer is a transposed convolution whose output is
+    /// `stride` times its input, so latent row `i` maps to output rows `i·up .. (i + 1)·up`.
+    fn upsampling(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| {
+                assert!(
+                    l.transposed.is_some() && l.out_len(7) == 7 * l.stride,
+                    "a synthesis layer that does not upsample by its stride"
+                );
+                l.stride
+            })
+            .product()
+    }
+
+    /// Latent rows per band for a latent `w` columns wide: bands as tall as keeps the widest
+    /// activation near `bytes` (the encoder's `g_a` mirrors these widths), and at least
+    /// [`MIN_BAND_ROWS`].
+    pub fn band_rows(&self, w: usize, bytes: usize) -> usize {
+        let mut scale = 1;
+        let mut widest = 1;
+        for layer in &self.layers {
+            scale *= layer.stride;
+            widest = widest.max(scale * scale * w * layer.cout * size_of::<f32>());
+        }
+        (bytes / widest).max(MIN_BAND_ROWS)
+    }
+
+    /// The latent rows (of `h`) that output rows `rows` read, through the taps of every layer.
+    fn latent_rows(&self, rows: Range<usize>, h: usize) -> Range<usize> {
+        let mut lens = vec![h];
+        for layer in &self.layers[..3] {
+            lens.push(layer.out_len(lens[lens.len() - 1]));
+        }
+        let mut rows = rows;
+        for (layer, &len) in self.layers.iter().zip(&lens).rev() {
+            let (mut lo, mut hi) = (len as i64, -1);
+            for o in rows {
+                for (_, i) in layer.taps(o) {
+                    lo = lo.min(i);
+                    hi = hi.max(i);
+                }
+            }
+            rows = lo.max(0) as usize..(hi + 1).clamp(0, len as i64) as usize;
+        }
+        rows
+    }
+
+    /// [`Synthesis::forward`] a band of `band` latent rows at a time: `emit(first, rows)` gets
+    /// output rows `first ..` in order. Each band runs on its latent rows and the rows around
+    /// them that its outputs read ([`Synthesis::latent_rows`]); the rows computed from the
+    /// band's cut edges (which read zeros there) are dropped. So every output kept is the very
+    /// sum `forward` computes, bit for bit, while memory follows the band.
+    pub fn forward_bands(
+        &self,
+        y_hat: &[f32],
+        [m, h, w]: [usize; 3],
+        gain_inv: &[f32],
+        band: usize,
+        mut emit: impl FnMut(usize, Map),
+    ) {
+        assert!(band > 0, "empty bands");
+        let up = self.upsampling();
+        let plane = h * w;
+        for first in (0..h).step_by(band) {
+            let last = (first + band).min(h);
+            let read = self.latent_rows(first * up..last * up, h);
+            let rows: Vec<f32> = (0..m)
+                .flat_map(|c| &y_hat[c * plane..][read.start * w..read.end * w])
+                .copied()
+                .collect();
+            let out = self.forward(&rows, [m, read.len(), w], gain_inv);
+            let row_len = out.w * out.c;
+            let mut data = out.data;
+            data.truncate((last - read.start) * up * row_len);
+            data.drain(..(first - read.start) * up * row_len);
+            let map = Map {
+                h: (last - first) * up,
+                w: out.w,
+                c: out.c,
+                data,
+            };
+            emit(first * up, map);
+        }
     }
 }
 
@@ -115,6 +214,42 @@ mod tests {
         for (a, b) in got.to_planar().iter().zip(&want) {
             assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} against {b}");
         }
+    }
+
+    #[test]
+    fn bands_give_the_bits_of_the_whole_image() {
+        let device = Device::flex();
+        let net = DeviceSynthesis::new(16, 8, &device).map(&mut Jitter).host();
+        let (h, w) = (11, 3);
+        let y = values(random([1, 8, h, w], &device));
+        let gain_inv: Vec<f32> = (0..8).map(|c| 0.7 + c as f32 / 9.0).collect();
+        let whole = net.forward(&y, [8, h, w], &gain_inv);
+        for band in [1, 2, 3, 5, 10, 11, 40] {
+            let mut got = Vec::new();
+            net.forward_bands(&y, [8, h, w], &gain_inv, band, |first, map| {
+                assert_eq!(
+                    first,
+                    got.len() / (whole.w * 3),
+                    "band {band}: rows in order"
+                );
+                assert_eq!((map.w, map.c), (whole.w, 3));
+                got.extend(map.data);
+            });
+            let (got, want) = (bits(&got), bits(&whole.data));
+            assert_eq!(got.len(), want.len(), "band {band}");
+            let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+            assert_eq!(differ, 0, "band {band}: values that differ");
+        }
+    }
+
+    #[test]
+    fn a_band_reads_the_latent_rows_its_outputs_reach() {
+        let device = Device::flex();
+        let net = DeviceSynthesis::new(8, 4, &device).host();
+        // Four 5×5 transposed convolutions of stride 2: one latent row above, two below.
+        assert_eq!(net.latent_rows(16 * 10..16 * 20, 40), 9..22);
+        assert_eq!(net.latent_rows(0..16 * 20, 40), 0..22);
+        assert_eq!(net.latent_rows(16 * 30..16 * 40, 40), 29..40);
     }
 
     #[test]
