@@ -102,10 +102,7 @@ mod tests {
             let last = img.get_pixel(w - 1, h - 1).0[0] as f32 / 255.0;
             assert_eq!(planes[ph * pw - 1], last);
             // Back channels-last, written in two pieces of rows.
-            let plane = ph * pw;
-            let last: Vec<f32> = (0..3 * plane)
-                .map(|i| planes[(i % 3) * plane + i / 3])
-                .collect();
+            let last = crate::model::portable::Map::from_planar(&planes, [3, ph, pw]).data;
             let mut back = RgbImage::new(w, h);
             let split = (h as usize / 2).max(1);
             put_rows(&mut back, 0, &last[..split * pw * 3], pw);

@@ -288,13 +288,14 @@ impl Network {
     /// 30 pixel rows out); the latent rows computed from the band's cut edges are dropped. The
     /// rows kept are the sums `analyse` computes, up to the backend's summation order.
     pub fn analyse_bands(&self, x: Tensor<4>, gains: &GainSet, band: usize) -> Tensor<4> {
+        assert!(band > 0, "empty bands");
         let [_, c, h, w] = x.dims();
         let rows = h / LATENT_STRIDE;
         if band >= rows {
             return self.analyse(x, gains);
         }
         let parts = (0..rows)
-            .step_by(band.max(1))
+            .step_by(band)
             .map(|first| {
                 let last = (first + band).min(rows);
                 let lo = first.saturating_sub(ANALYSIS_HALO);
@@ -563,16 +564,20 @@ mod tests {
     use super::*;
     use burn::tensor::Distribution;
 
-    #[test]
-    fn analysis_in_bands_computes_the_whole_image_latent() {
+    /// A small untrained network, its quality-5 gains and a random padded image of `rows × cols`
+    /// latent positions.
+    fn analysis_case(rows: usize, cols: usize) -> (Network, GainSet, Tensor<4>) {
         let device = Device::flex();
         let net = Network::new(NetworkConfig::new(8, 12), &device);
         let gains = net.gains_for_quality(5.0, &device);
-        let x = Tensor::<4>::random(
-            [1, 3, 16 * 11, 16 * 3],
-            Distribution::Uniform(0.0, 1.0),
-            &device,
-        );
+        let shape = [1, 3, LATENT_STRIDE * rows, LATENT_STRIDE * cols];
+        let x = Tensor::<4>::random(shape, Distribution::Uniform(0.0, 1.0), &device);
+        (net, gains, x)
+    }
+
+    #[test]
+    fn analysis_in_bands_computes_the_whole_image_latent() {
+        let (net, gains, x) = analysis_case(11, 3);
         let whole = net.analyse(x.clone(), &gains);
         for band in [1, 2, 4, 10, 11] {
             let banded = net.analyse_bands(x.clone(), &gains, band);
@@ -585,14 +590,7 @@ mod tests {
     #[test]
     fn a_halo_one_row_short_changes_the_latent() {
         // The halo is needed: a band cut without it reads zeros where pixels were.
-        let device = Device::flex();
-        let net = Network::new(NetworkConfig::new(8, 12), &device);
-        let gains = net.gains_for_quality(5.0, &device);
-        let x = Tensor::<4>::random(
-            [1, 3, 16 * 6, 16 * 2],
-            Distribution::Uniform(0.0, 1.0),
-            &device,
-        );
+        let (net, gains, x) = analysis_case(6, 2);
         let whole = net.analyse(x.clone(), &gains);
         let cut = net.analyse(x.slice([0..1, 0..3, 16..16 * 6, 0..32]), &gains);
         let [_, m, _, w] = cut.dims();

@@ -36,15 +36,16 @@ quality 8.
 `-` as INPUT reads standard input, and then the output goes to standard output unless -o is \
 given; `-o -` writes standard output. Outputs are written to a temporary file and renamed, \
 so an interrupted run leaves no partial file; an existing output is kept unless --force \
-(a device or FIFO, such as /dev/null, is written into directly). With several inputs, one that fails is reported and the others are still coded; the exit \
-status is then non-zero.";
+(a device or FIFO, such as /dev/null, is written into directly). With several inputs, one \
+that fails is reported and the others are still coded; the exit status is then non-zero.";
 
 const DECODE_NOTES: &str = "\
 `-` as INPUT reads standard input, and then the image goes to standard output (PNG unless \
 --format) unless -o is given; `-o -` writes standard output. Outputs are written to a \
 temporary file and renamed, so an interrupted run leaves no partial file; an existing output \
-is kept unless --force (a device or FIFO, such as /dev/null, is written into directly). With several inputs, one that fails is reported and the others are \
-still decoded; the exit status is then non-zero.
+is kept unless --force (a device or FIFO, such as /dev/null, is written into directly). \
+With several inputs, one that fails is reported and the others are still decoded; the exit \
+status is then non-zero.
 
 Decoding runs on the CPU in arithmetic that is the same on every machine: a file gives the \
 same pixels wherever it is decoded, whatever device encoded it.";
