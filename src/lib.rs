@@ -25,6 +25,7 @@ pub mod eval;
 mod hook;
 pub mod image_io;
 pub mod model;
+pub mod output;
 pub mod package;
 pub mod refine;
 pub mod train;

@@ -464,6 +464,11 @@ fn encode_errors_name_the_file_and_the_problem() {
         &["encode", "photo.png", "--model", "none.anselpkg"],
         &["none.anselpkg"],
     );
+    fails(
+        d,
+        &["encode", "photo.png", "-o", "nowhere/photo.ansel"],
+        &["nowhere/photo.ansel", "No such file"],
+    );
 }
 
 #[test]

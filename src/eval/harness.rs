@@ -24,6 +24,7 @@ use super::report::{mean_results, ImageResult, ResultsFile};
 use super::EvalError;
 use crate::image_io::{to_rgb8, Conversion};
 use crate::model::{QUALITY_MAX, QUALITY_MIN};
+use crate::output::{self, Existing, WriteError};
 use crate::refine::Refinement;
 use crate::Codec;
 
@@ -55,6 +56,9 @@ pub enum HarnessError {
     /// No quality was asked for, or one is outside the codec's range.
     #[error("bad qualities {0:?}: give at least one, each from 1 to 8")]
     Qualities(Vec<f32>),
+    /// An output file could not be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
     /// Encoding or decoding an image failed.
     #[error("{image} at quality {quality}: {source}")]
     Codec {
@@ -341,63 +345,15 @@ fn warm_up(codec: &Codec, quality: f32) -> Result<(), HarnessError> {
     Ok(())
 }
 
-/// Writes a file atomically: `write` is given a temporary path in the same directory as `path` (with the same
-/// extension, so writers that pick the format from it work) and the file is renamed onto `path` once `write`
-/// succeeds. A reader never sees a partial file; an existing `path` is replaced. A device or FIFO (say
-/// `/dev/null`) is not replaced: the finished file is copied into it, since renaming would replace the
-/// device node itself.
-pub fn write_atomically<E>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E>
-where
-    E: From<HarnessError>,
-{
-    let io = |source| HarnessError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let suffix = path
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".ansel-eval-").suffix(&suffix);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let tmp = builder.tempfile_in(dir).map_err(io)?;
-    write(tmp.path())?;
-    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-    if special {
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(io)?;
-        let mut written = std::fs::File::open(tmp.path()).map_err(io)?;
-        std::io::copy(&mut written, &mut out).map_err(io)?;
-    } else {
-        tmp.persist(path).map_err(|e| io(e.error))?;
-    }
-    Ok(())
-}
-
-/// Writes `value` as pretty JSON (2-space indent, trailing newline) atomically, see [`write_atomically`].
+/// Writes `value` as pretty JSON (2-space indent, trailing newline) atomically, replacing an
+/// existing file ([`output::write`]).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), HarnessError> {
     let mut text = serde_json::to_string_pretty(value).map_err(|source| EvalError::Json {
         path: path.to_path_buf(),
         source,
     })?;
     text.push('\n');
-    write_atomically(path, |tmp| {
-        std::fs::write(tmp, &text).map_err(|source| HarnessError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    })
+    Ok(output::write(path, text.as_bytes(), Existing::Replace)?)
 }
 
 #[cfg(test)]
@@ -597,7 +553,7 @@ mod tests {
     }
 
     #[test]
-    fn atomic_write_replaces_and_leaves_nothing_on_failure() {
+    fn json_is_written_pretty_and_replaces_the_old_file() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("r.json");
         write_json(&path, &serde_json::json!({"a": 1})).unwrap();
@@ -606,16 +562,7 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "{\n  \"a\": 2\n}\n"
         );
-        let failed: Result<(), HarnessError> = write_atomically(&tmp.path().join("x.png"), |p| {
-            assert_eq!(p.extension().unwrap(), "png");
-            Err(HarnessError::NoImages(p.to_path_buf()))
-        });
-        assert!(failed.is_err());
-        let names: Vec<_> = std::fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["r.json"]);
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
     }
 
     /// `--json /dev/null` must not replace the device node: a FIFO stands in for it.

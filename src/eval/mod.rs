@@ -105,6 +105,9 @@ pub enum EvalError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// An output file could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::output::WriteError),
     /// A results file is not valid CompressAI JSON.
     #[error("{path}: {source}")]
     Json {

@@ -9,6 +9,7 @@
 use super::bdrate::{bd_psnr, bd_range, bd_rate, quality_at, BdMethod};
 use super::metrics::{ms_ssim_db, ms_ssim_rgb, psnr_rgb};
 use super::EvalError;
+use crate::output::{self, Existing};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -109,7 +110,7 @@ impl ResultsFile {
         })
     }
 
-    /// Writes the file as pretty JSON (2-space indent, like CompressAI's `json.dump(..., indent=2)`).
+    /// Writes the file atomically ([`output::write`]) as pretty JSON (2-space indent, like CompressAI's `json.dump(..., indent=2)`).
     ///
     /// Non-finite numbers (e.g. an infinite PSNR from a lossless point) are written as `null`.
     pub fn write(&self, path: &Path) -> Result<(), EvalError> {
@@ -118,10 +119,7 @@ impl ResultsFile {
             source,
         })?;
         text.push('\n');
-        std::fs::write(path, text).map_err(|source| EvalError::Io {
-            path: path.into(),
-            source,
-        })
+        Ok(output::write(path, text.as_bytes(), Existing::Replace)?)
     }
 
     /// The (bpp, PSNR dB) curve, from `psnr-rgb` or else the legacy `psnr`.

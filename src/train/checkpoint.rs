@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::TrainError;
 use crate::model::{Ladder, Network, NetworkConfig, RUNGS};
+use crate::output::{self, Existing};
 
 /// How many checkpoints to keep on disk.
 const KEEP: usize = 2;
@@ -97,9 +98,7 @@ pub fn save(
     let dest = root.join(&name);
     let _ = fs::remove_dir_all(&dest);
     fs::rename(&tmp, &dest).map_err(io(&dest))?;
-    let latest_tmp = root.join(".LATEST.tmp");
-    fs::write(&latest_tmp, &name).map_err(io(&latest_tmp))?;
-    fs::rename(&latest_tmp, root.join("LATEST")).map_err(io(&root))?;
+    output::write(&root.join("LATEST"), name.as_bytes(), Existing::Replace)?;
     prune(&root, &name);
     Ok(dest)
 }

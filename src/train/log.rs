@@ -8,6 +8,7 @@ use std::fs;
 use std::path::Path;
 
 use super::TrainError;
+use crate::output::{self, Existing};
 
 /// Per-interval training losses.
 pub const TRAIN_LOG: &str = "train.jsonl";
@@ -36,9 +37,7 @@ pub fn trim_after(out: &Path, step: u64) -> Result<(), TrainError> {
         if !body.is_empty() {
             body.push('\n');
         }
-        let tmp = out.join(format!(".{name}.tmp"));
-        fs::write(&tmp, body).map_err(|e| TrainError::Io(tmp.clone(), e))?;
-        fs::rename(&tmp, &path).map_err(|e| TrainError::Io(path.clone(), e))?;
+        output::write(&path, body.as_bytes(), Existing::Replace)?;
     }
     Ok(())
 }

@@ -28,6 +28,7 @@ use thiserror::Error;
 use crate::model::{
     ChannelRate, Ladder, Network, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER,
 };
+use crate::output::{self, Existing, WriteError};
 
 /// Errors of a training run.
 #[derive(Debug, Error)]
@@ -50,6 +51,9 @@ pub enum TrainError {
     /// The run directory was made with other settings.
     #[error("{0}")]
     Config(String),
+    /// An output file (a package, a log, the checkpoint pointer) could not be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 /// Settings of a training run (saved as `run.json` in the run directory).
@@ -543,9 +547,7 @@ fn run_validation(
         );
     }
     let pkg = out.join("latest.anselpkg");
-    let tmp = out.join(".latest.anselpkg.tmp");
-    fs::write(&tmp, package.to_bytes()).map_err(|e| TrainError::Io(tmp.clone(), e))?;
-    fs::rename(&tmp, &pkg).map_err(|e| TrainError::Io(pkg.clone(), e))?;
+    output::write(&pkg, &package.to_bytes(), Existing::Replace)?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::io::{Cursor, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
+use ansel::output::{self, Existing, WriteError};
 use image::{ColorType, ImageFormat, ImageReader, RgbImage};
 
 /// Where a command reads from.
@@ -64,7 +65,9 @@ impl Sink {
             Self::Stdout if std::io::stdout().is_terminal() => Err(format!(
                 "{self}: refusing to write {what} to a terminal (redirect it, or use -o FILE)"
             )),
-            Self::File(p) if !force && p.exists() && !is_special(p) => Err(exists_message(p)),
+            Self::File(p) if !force && p.exists() && !output::is_special(p) => {
+                Err(exists_message(p))
+            }
             _ => Ok(()),
         }
     }
@@ -110,67 +113,30 @@ pub fn io_message(e: &std::io::Error) -> String {
     }
 }
 
+/// Writes `bytes` to `path` atomically ([`ansel::output::write`]), replacing an existing file
+/// only with `force`.
+pub fn write_atomically(path: &Path, bytes: &[u8], force: bool) -> Result<(), String> {
+    let existing = if force {
+        Existing::Replace
+    } else {
+        Existing::Refuse
+    };
+    output::write(path, bytes, existing).map_err(|e| write_message(&e))
+}
+
+/// An output error in the command line's words: how to overwrite, no `(os error N)`.
+pub fn write_message(e: &WriteError) -> String {
+    match e {
+        WriteError::Exists(p) => exists_message(p),
+        WriteError::Io { path, source } => format!("{}: {}", path.display(), io_message(source)),
+    }
+}
+
 fn exists_message(path: &Path) -> String {
     format!(
         "{}: already exists (use --force to overwrite)",
         path.display()
     )
-}
-
-/// Whether `path` names something that is neither a regular file nor a directory: a device
-/// such as `/dev/null`, a FIFO, a socket. Such an output is written in place; a rename would
-/// replace the device node itself (as root, `-o /dev/null` turned /dev/null into a file).
-pub fn is_special(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, renamed into
-/// place when complete. Refuses to replace an existing file unless `force` (the rename itself
-/// refuses, so a file created meanwhile is not clobbered either). A device or FIFO
-/// ([`is_special`]) is written directly: there is no partial file to leave behind.
-pub fn write_atomically(path: &Path, bytes: &[u8], force: bool) -> Result<(), String> {
-    let write_err = |e: std::io::Error| format!("{}: {}", path.display(), io_message(&e));
-    if is_special(path) {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| format!("{}: cannot write: {}", path.display(), io_message(&e)))?;
-        return file.write_all(bytes).map_err(write_err);
-    }
-    if !force && path.exists() {
-        return Err(exists_message(path));
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".ansel-").suffix(".tmp");
-    // A temporary file is private (0600) by default; the output gets the usual mode
-    // (0666 less the umask), like any file the user creates.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| format!("{}: cannot write: {}", path.display(), io_message(&e)))?;
-    tmp.write_all(bytes).map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
-    let persisted = if force {
-        tmp.persist(path)
-    } else {
-        tmp.persist_noclobber(path)
-    };
-    persisted.map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            exists_message(path)
-        } else {
-            write_err(e.error)
-        }
-    })?;
-    Ok(())
 }
 
 /// An input image converted to 8-bit RGB, with what the conversion lost.
