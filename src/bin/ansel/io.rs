@@ -125,7 +125,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8], force: bool) -> Result<(), St
 }
 
 /// An output error in the command line's words: how to overwrite, no `(os error N)`.
-pub fn write_message(e: &WriteError) -> String {
+fn write_message(e: &WriteError) -> String {
     match e {
         WriteError::Exists(p) => exists_message(p),
         WriteError::Io { path, source } => format!("{}: {}", path.display(), io_message(source)),
