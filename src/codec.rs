@@ -544,10 +544,7 @@ impl Codec {
         let raw = self
             .host_hyper
             .forward(&z_hat, [n, zh, zw], &to_vec(gains.hyper_inv));
-        let first = match &self.host_context {
-            None => None,
-            Some(context) => Some(context.forward(&raw, &vec![0.0; raw.data.len() / 2])),
-        };
+        let first = self.host_context.as_ref().map(|c| c.anchors(&raw));
         let (means, scales) = portable::split_params(first.as_ref().unwrap_or(&raw));
         SideInfo {
             raw,
@@ -585,8 +582,7 @@ impl Codec {
         for (pass, positions) in passes.iter().enumerate() {
             if let (true, Some(context)) = (pass > 0, &self.host_context) {
                 // `values` holds the decoded anchors and zeros elsewhere.
-                let (mu, sigma) =
-                    portable::split_params(&context.forward(&side.raw, &latent.values));
+                let (mu, sigma) = portable::split_params(&context.rest(&side.raw, &latent.values));
                 means = mu;
                 indexes = self.scales.indexes(&sigma);
             }

@@ -25,6 +25,9 @@
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
+use rayon::prelude::*;
+
+use kernel::{Arith, Separate};
 
 mod kernel;
 mod synthesis;
@@ -172,7 +175,7 @@ impl Layer {
     /// Runs the layer. Each output is `bias + Σ x·w` summed over kernel rows, kernel columns
     /// and input channels in that order, each product and sum rounded, whatever the machine.
     pub fn forward(&self, x: &Map) -> Map {
-        kernel::run::<kernel::Separate>(self, x)
+        kernel::run::<Separate>(self, x)
     }
 }
 
@@ -213,43 +216,102 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    /// `hyper` corrected with the context of `anchors` (channels-first `[m][h][w]`, zero away
-    /// from the anchors). The features are zero at the anchors themselves.
-    pub fn forward(&self, hyper: &Map, anchors: &[f32]) -> Map {
-        let (h, w) = (hyper.h, hyper.w);
-        let mut features = self
-            .conv
-            .forward(&Map::from_planar(anchors, [hyper.c / 2, h, w]));
-        for (p, f) in features.data.chunks_exact_mut(features.c).enumerate() {
-            if super::is_anchor(p / w, p % w) {
-                f.fill(0.0);
-            }
+    /// The first pass: `hyper` corrected at the anchors, which see no decoded neighbour, so
+    /// their context features are zero and no convolution runs. Elsewhere `hyper` unchanged.
+    pub fn anchors(&self, hyper: &Map) -> Map {
+        let positions = positions(hyper, true);
+        let features = vec![0.0; positions.len() * self.conv.cout];
+        self.correct(hyper, &positions, features)
+    }
+
+    /// The second pass: `hyper` corrected at the positions that are not anchors, with the
+    /// context of `anchors` (the decoded latent, channels-first `[m][h][w]`, zero away from
+    /// the anchors). At the anchors `hyper` unchanged.
+    ///
+    /// The context convolution runs only where it is used, and only over the taps that land
+    /// on an anchor: the others read zeros, whose products leave the sums unchanged (up to
+    /// the sign of a zero sum, see [`kernel`]). So this computes, for a quarter of the work,
+    /// what the convolution over the whole map computes at these positions.
+    pub fn rest(&self, hyper: &Map, anchors: &[f32]) -> Map {
+        let (h, w, m) = (hyper.h, hyper.w, hyper.c / 2);
+        assert_eq!(anchors.len(), m * h * w, "anchors are [m][h][w]");
+        let x = Map::from_planar(anchors, [m, h, w]);
+        let positions = positions(hyper, false);
+        let conv = &self.conv;
+        assert_eq!((conv.cin, conv.stride, conv.transposed), (m, 1, None));
+        let (k, pad, cout) = (conv.k, conv.pad, conv.cout);
+        let mut features = vec![0.0f32; positions.len() * cout];
+        features
+            .par_chunks_mut(cout)
+            .zip(&positions)
+            .for_each(|(acc, &p)| {
+                let (row, column) = (p / w, p % w);
+                acc.copy_from_slice(&conv.bias);
+                for ky in 0..k {
+                    let Some(r) = (row + ky).checked_sub(pad).filter(|&r| r < h) else {
+                        continue;
+                    };
+                    for kx in 0..k {
+                        let Some(c) = (column + kx).checked_sub(pad).filter(|&c| c < w) else {
+                            continue;
+                        };
+                        if !super::is_anchor(r, c) {
+                            continue;
+                        }
+                        let input = &x.data[(r * w + c) * m..][..m];
+                        let taps = &conv.weight[(ky * k + kx) * m * cout..][..m * cout];
+                        for (&v, weights) in input.iter().zip(taps.chunks_exact(cout)) {
+                            for (a, &wv) in acc.iter_mut().zip(weights) {
+                                *a = Separate::madd(v, wv, *a);
+                            }
+                        }
+                    }
+                }
+            });
+        self.correct(hyper, &positions, features)
+    }
+
+    /// `hyper` plus the pointwise network's correction at `positions` (`features` holds their
+    /// context features, one row each); the other positions keep `hyper`.
+    fn correct(&self, hyper: &Map, positions: &[usize], features: Vec<f32>) -> Map {
+        if positions.is_empty() {
+            // A 1×1 latent has no position outside the anchors.
+            return hyper.clone();
         }
-        let c = hyper.c + features.c;
-        let mut joined = Vec::with_capacity(h * w * c);
-        for (a, b) in hyper
-            .data
-            .chunks_exact(hyper.c)
-            .zip(features.data.chunks_exact(features.c))
-        {
-            joined.extend_from_slice(a);
-            joined.extend_from_slice(b);
+        let fc = self.conv.cout;
+        let c = hyper.c + fc;
+        let mut joined = Vec::with_capacity(positions.len() * c);
+        for (&p, f) in positions.iter().zip(features.chunks_exact(fc)) {
+            joined.extend_from_slice(&hyper.data[p * hyper.c..][..hyper.c]);
+            joined.extend_from_slice(f);
         }
+        // The pointwise layers compute each position on its own: a row of the selected
+        // positions gives the bits the whole map would.
         let x = Map {
-            h,
-            w,
+            h: 1,
+            w: positions.len(),
             c,
             data: joined,
         };
         let [p0, p1, p2] = &self.params;
         let x = p0.forward(&x).leaky_relu();
         let x = p1.forward(&x).leaky_relu();
-        let mut out = p2.forward(&x);
-        for (o, &hv) in out.data.iter_mut().zip(&hyper.data) {
-            *o += hv;
+        let correction = p2.forward(&x);
+        let mut out = hyper.clone();
+        for (&p, d) in positions.iter().zip(correction.data.chunks_exact(hyper.c)) {
+            for (o, &dv) in out.data[p * hyper.c..][..hyper.c].iter_mut().zip(d) {
+                *o += dv;
+            }
         }
         out
     }
+}
+
+/// The positions (row-major) of `map` that are anchors, or that are not.
+fn positions(map: &Map, anchors: bool) -> Vec<usize> {
+    (0..map.h * map.w)
+        .filter(|&p| super::is_anchor(p / map.w, p % map.w) == anchors)
+        .collect()
 }
 
 /// `(means, scales)`, channels-first, from a raw `[scales | means]` map.
@@ -309,6 +371,84 @@ pub(super) mod tests {
             let host = Layer::deconv(&d).forward(&Map::from_planar(&values(x.clone()), [7, h, w]));
             assert_eq!((host.h, host.w), (2 * h, 2 * w));
             close(&host.to_planar(), d.forward(x));
+        }
+    }
+
+    /// The context model as it was first written: the convolution over the whole map, the
+    /// features zeroed at the anchors, the pointwise network at every position.
+    fn context_on_the_whole_map(context: &Context, hyper: &Map, anchors: &[f32]) -> Map {
+        let (h, w) = (hyper.h, hyper.w);
+        let mut features = context
+            .conv
+            .forward(&Map::from_planar(anchors, [hyper.c / 2, h, w]));
+        for (p, f) in features.data.chunks_exact_mut(features.c).enumerate() {
+            if crate::model::is_anchor(p / w, p % w) {
+                f.fill(0.0);
+            }
+        }
+        let c = hyper.c + features.c;
+        let mut data = Vec::with_capacity(h * w * c);
+        for (a, b) in hyper
+            .data
+            .chunks_exact(hyper.c)
+            .zip(features.data.chunks_exact(features.c))
+        {
+            data.extend_from_slice(a);
+            data.extend_from_slice(b);
+        }
+        let [p0, p1, p2] = &context.params;
+        let x = p0.forward(&Map { h, w, c, data }).leaky_relu();
+        let mut out = p2.forward(&p1.forward(&x).leaky_relu());
+        for (o, &hv) in out.data.iter_mut().zip(&hyper.data) {
+            *o += hv;
+        }
+        out
+    }
+
+    #[test]
+    fn each_context_pass_gives_the_bits_of_the_whole_map_where_it_is_used() {
+        let device = Device::flex();
+        let m = 6;
+        let context = crate::model::Context::new(m, &device).host();
+        for (h, w) in [(5, 7), (1, 1), (2, 9), (8, 3)] {
+            let hyper = Map::from_planar(&values(random([1, 2 * m, h, w], &device)), [2 * m, h, w]);
+            let mut anchors = values(random([1, m, h, w], &device));
+            for (i, v) in anchors.iter_mut().enumerate() {
+                if !crate::model::is_anchor(i / w % h, i % w) {
+                    *v = 0.0;
+                }
+            }
+            let zeros = vec![0.0; anchors.len()];
+            for (pass, got, want) in [
+                (
+                    true,
+                    context.anchors(&hyper),
+                    context_on_the_whole_map(&context, &hyper, &zeros),
+                ),
+                (
+                    false,
+                    context.rest(&hyper, &anchors),
+                    context_on_the_whole_map(&context, &hyper, &anchors),
+                ),
+            ] {
+                for (p, (g, (wv, hv))) in got
+                    .data
+                    .chunks_exact(2 * m)
+                    .zip(
+                        want.data
+                            .chunks_exact(2 * m)
+                            .zip(hyper.data.chunks_exact(2 * m)),
+                    )
+                    .enumerate()
+                {
+                    let used = crate::model::is_anchor(p / w, p % w) == pass;
+                    assert_eq!(
+                        bits(g),
+                        bits(if used { wv } else { hv }),
+                        "{h}x{w} pass {pass} at {p}"
+                    );
+                }
+            }
         }
     }
 
