@@ -603,4 +603,26 @@ fn the_cli_exports_the_average_unless_asked_for_the_raw_weights() {
     let (raw, said_raw_average) = export("raw.anselpkg", true);
     assert!(said_average && !said_raw_average);
     assert_ne!(average, raw, "the average is the raw weights");
+    // An existing package is kept unless --force, like every other output.
+    let again = |force: bool| {
+        let mut cmd = cargo_bin_cmd!("ansel");
+        cmd.args(["export", "--raw-weights", "--run"]).arg(&run);
+        cmd.arg("-o").arg(tmp.path().join("average.anselpkg"));
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.assert()
+    };
+    again(false)
+        .failure()
+        .stderr(predicates::str::contains("already exists (use --force"));
+    assert_eq!(
+        std::fs::read(tmp.path().join("average.anselpkg")).unwrap(),
+        average
+    );
+    again(true).success();
+    assert_eq!(
+        std::fs::read(tmp.path().join("average.anselpkg")).unwrap(),
+        raw
+    );
 }

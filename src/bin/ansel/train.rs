@@ -234,9 +234,14 @@ pub struct ExportArgs {
     /// which is exported otherwise.
     #[arg(long)]
     raw_weights: bool,
+    /// Replace the output file if it exists.
+    #[arg(short, long)]
+    force: bool,
 }
 
 pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let sink = crate::io::Sink::File(a.output.clone());
+    sink.check(a.force, "a model package")?;
     let dir = if a.run.join("state.json").is_file() {
         a.run.clone()
     } else {
@@ -257,7 +262,7 @@ pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
         note: a.note,
     };
     let package = export::export(&network, state.network, &state.lambdas, &provenance)?;
-    crate::io::write_atomically(&a.output, &package.to_bytes(), true)?;
+    sink.write(&package.to_bytes(), a.force)?;
     eprintln!(
         "exported {}{} (step {}, model {}) to {}",
         dir.display(),
