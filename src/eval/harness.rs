@@ -24,7 +24,6 @@ use super::report::{mean_results, ImageResult, ResultsFile};
 use super::EvalError;
 use crate::image_io::{to_rgb8, Conversion};
 use crate::model::{QUALITY_MAX, QUALITY_MIN};
-use crate::output::{self, Existing, WriteError};
 use crate::refine::Refinement;
 use crate::Codec;
 
@@ -56,9 +55,6 @@ pub enum HarnessError {
     /// No quality was asked for, or one is outside the codec's range.
     #[error("bad qualities {0:?}: give at least one, each from 1 to 8")]
     Qualities(Vec<f32>),
-    /// An output file could not be written.
-    #[error(transparent)]
-    Write(#[from] WriteError),
     /// Encoding or decoding an image failed.
     #[error("{image} at quality {quality}: {source}")]
     Codec {
@@ -346,14 +342,9 @@ fn warm_up(codec: &Codec, quality: f32) -> Result<(), HarnessError> {
 }
 
 /// Writes `value` as pretty JSON (2-space indent, trailing newline) atomically, replacing an
-/// existing file ([`output::write`]).
+/// existing file ([`crate::output::write`]).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), HarnessError> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|source| EvalError::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    text.push('\n');
-    Ok(output::write(path, text.as_bytes(), Existing::Replace)?)
+    Ok(super::report::write_json(path, value)?)
 }
 
 #[cfg(test)]

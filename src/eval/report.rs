@@ -114,12 +114,7 @@ impl ResultsFile {
     ///
     /// Non-finite numbers (e.g. an infinite PSNR from a lossless point) are written as `null`.
     pub fn write(&self, path: &Path) -> Result<(), EvalError> {
-        let mut text = serde_json::to_string_pretty(self).map_err(|source| EvalError::Json {
-            path: path.into(),
-            source,
-        })?;
-        text.push('\n');
-        Ok(output::write(path, text.as_bytes(), Existing::Replace)?)
+        write_json(path, self)
     }
 
     /// The (bpp, PSNR dB) curve, from `psnr-rgb` or else the legacy `psnr`.
@@ -204,6 +199,17 @@ impl ImageResult {
             decoding_time: decoding_time.as_secs_f64(),
         })
     }
+}
+
+/// Writes `value` as pretty JSON (2-space indent, trailing newline) atomically, replacing an
+/// existing file ([`output::write`]): the writer of every JSON file the evaluation makes.
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), EvalError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|source| EvalError::Json {
+        path: path.into(),
+        source,
+    })?;
+    text.push('\n');
+    Ok(output::write(path, text.as_bytes(), Existing::Replace)?)
 }
 
 /// Aggregates per-image results into a results file: `points[i]` holds every image's result at rate point `i`, and

@@ -9,7 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ansel::backend::DeviceChoice;
-use ansel::eval::harness::{self, write_json, DatasetImage, HarnessError};
+use ansel::eval::harness::{self, write_json, DatasetImage};
 use ansel::eval::{
     bd_rate, bd_rate_table, plot_rd, quality_gap_table, BdMethod, EvalError, Evaluation,
     HarnessOptions, PlotOptions, RdCurve, ResultsFile,
@@ -145,19 +145,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
     }
     // The report goes out last, so that the files are written even if its reader is gone.
     if let Some(path) = &a.plot {
-        output::write_with(
-            path,
-            Existing::Replace,
-            |tmp| -> std::result::Result<(), HarnessError> {
-                Ok(plot_rd(
-                    tmp,
-                    &plot_title,
-                    &[ours],
-                    &anchors,
-                    &PlotOptions::default(),
-                )?)
-            },
-        )?;
+        output::write_with(path, Existing::Replace, |tmp| {
+            plot_rd(tmp, &plot_title, &[ours], &anchors, &PlotOptions::default())
+        })?;
         eprintln!("wrote {}", path.display());
     }
     out!("{report}");

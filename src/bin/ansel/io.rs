@@ -72,10 +72,18 @@ impl Sink {
         }
     }
 
-    /// Writes all of `bytes`: a file atomically, standard output in one go.
+    /// Writes all of `bytes`: a file atomically ([`ansel::output::write`], replacing an existing
+    /// one only with `force`), standard output in one go.
     pub fn write(&self, bytes: &[u8], force: bool) -> Result<(), String> {
         match self {
-            Self::File(p) => write_atomically(p, bytes, force),
+            Self::File(p) => {
+                let existing = if force {
+                    Existing::Replace
+                } else {
+                    Existing::Refuse
+                };
+                output::write(p, bytes, existing).map_err(|e| write_message(&e))
+            }
             Self::Stdout => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(bytes)
@@ -111,17 +119,6 @@ pub fn io_message(e: &std::io::Error) -> String {
         Some(i) => s[..i].to_string(),
         None => s,
     }
-}
-
-/// Writes `bytes` to `path` atomically ([`ansel::output::write`]), replacing an existing file
-/// only with `force`.
-pub fn write_atomically(path: &Path, bytes: &[u8], force: bool) -> Result<(), String> {
-    let existing = if force {
-        Existing::Replace
-    } else {
-        Existing::Refuse
-    };
-    output::write(path, bytes, existing).map_err(|e| write_message(&e))
 }
 
 /// An output error in the command line's words: how to overwrite, no `(os error N)`.
