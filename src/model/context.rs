@@ -19,6 +19,7 @@ use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
 
 use super::hyper::SLOPE;
+use super::ops::conv2d;
 use super::transforms::conv;
 use super::widen::param;
 
@@ -75,11 +76,11 @@ impl Context {
     pub fn forward(&self, hyper: Tensor<4>, anchors: Tensor<4>) -> Tensor<4> {
         let [_, _, h, w] = anchors.dims();
         let rest = anchor_mask(h, w, &anchors.device()).neg().add_scalar(1.0);
-        let features = self.conv.forward(anchors) * rest;
+        let features = conv2d(&self.conv, anchors) * rest;
         let x = Tensor::cat(vec![hyper.clone(), features], 1);
-        let x = leaky_relu(self.params0.forward(x), SLOPE);
-        let x = leaky_relu(self.params1.forward(x), SLOPE);
-        hyper + self.params2.forward(x)
+        let x = leaky_relu(conv2d(&self.params0, x), SLOPE);
+        let x = leaky_relu(conv2d(&self.params1, x), SLOPE);
+        hyper + conv2d(&self.params2, x)
     }
 }
 

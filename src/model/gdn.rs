@@ -95,8 +95,11 @@ impl Gdn {
             .val()
             .clamp_min(PEDESTAL.sqrt())
             .square()
-            .sub_scalar(PEDESTAL)
-            .reshape([c, c, 1, 1]);
+            .sub_scalar(PEDESTAL);
+        if x.is_autodiff() {
+            return super::ops::gdn(x, beta, gamma, self.inverse);
+        }
+        let gamma = gamma.reshape([c, c, 1, 1]);
         let norm = conv2d(
             x.clone().square(),
             gamma,

@@ -5,6 +5,7 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
 
+use super::ops::{conv2d, conv_transpose2d};
 use super::transforms::{conv, deconv};
 use super::widen::{grow_conv, grow_deconv, grow_halves, param, NewWeights, NEW_LATENT_SIGMA};
 
@@ -31,9 +32,9 @@ impl HyperAnalysis {
 
     /// Runs the transform.
     pub fn forward(&self, y: Tensor<4>) -> Tensor<4> {
-        let x = leaky_relu(self.conv0.forward(y), SLOPE);
-        let x = leaky_relu(self.conv1.forward(x), SLOPE);
-        self.conv2.forward(x)
+        let x = leaky_relu(conv2d(&self.conv0, y), SLOPE);
+        let x = leaky_relu(conv2d(&self.conv1, x), SLOPE);
+        conv2d(&self.conv2, x)
     }
 
     /// This transform reading the latent channels of `fresh` (a new, wider one): the weights
@@ -91,9 +92,9 @@ impl HyperSynthesis {
 
     /// Runs the transform: its raw output `[scales | means]` (see [`split_params`]).
     pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
-        let x = leaky_relu(self.deconv0.forward(z), SLOPE);
-        let x = leaky_relu(self.deconv1.forward(x), SLOPE);
-        self.conv2.forward(x)
+        let x = leaky_relu(conv_transpose2d(&self.deconv0, z), SLOPE);
+        let x = leaky_relu(conv_transpose2d(&self.deconv1, x), SLOPE);
+        conv2d(&self.conv2, x)
     }
 
     /// This transform with the width of `fresh` (a new one for more latent channels). Its

@@ -16,6 +16,7 @@ mod gain;
 mod gdn;
 mod hyper;
 mod likelihood;
+pub mod ops;
 pub(crate) mod portable;
 mod transforms;
 mod widen;

@@ -7,6 +7,7 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 
 use super::gdn::Gdn;
+use super::ops::{conv2d, conv_transpose2d};
 use super::widen::{grow_conv, grow_deconv, NewWeights};
 
 /// `conv(cin, cout, k, s)` with padding `k/2`, as CompressAI's `conv` helper.
@@ -61,10 +62,10 @@ impl Analysis {
 
     /// Runs the transform.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.gdn0.forward(self.conv0.forward(x));
-        let x = self.gdn1.forward(self.conv1.forward(x));
-        let x = self.gdn2.forward(self.conv2.forward(x));
-        self.conv3.forward(x)
+        let x = self.gdn0.forward(conv2d(&self.conv0, x));
+        let x = self.gdn1.forward(conv2d(&self.conv1, x));
+        let x = self.gdn2.forward(conv2d(&self.conv2, x));
+        conv2d(&self.conv3, x)
     }
 
     /// Hidden channels.
@@ -140,10 +141,10 @@ impl Synthesis {
 
     /// Runs the transform.
     pub fn forward(&self, y: Tensor<4>) -> Tensor<4> {
-        let x = self.igdn0.forward(self.deconv0.forward(y));
-        let x = self.igdn1.forward(self.deconv1.forward(x));
-        let x = self.igdn2.forward(self.deconv2.forward(x));
-        self.deconv3.forward(x)
+        let x = self.igdn0.forward(conv_transpose2d(&self.deconv0, y));
+        let x = self.igdn1.forward(conv_transpose2d(&self.deconv1, x));
+        let x = self.igdn2.forward(conv_transpose2d(&self.deconv2, x));
+        conv_transpose2d(&self.deconv3, x)
     }
 
     /// This transform with the hidden width of `fresh`: new units get small fresh inputs and

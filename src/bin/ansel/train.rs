@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use ansel::backend::DeviceChoice;
-use ansel::model::{Ladder, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER, RUNGS};
+use ansel::model::{ops, Ladder, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER, RUNGS};
 use ansel::train::{self, checkpoint, export, RunOptions, TrainConfig};
 
 /// The library's defaults, so `ansel train --help` and `TrainConfig::default()` cannot disagree.
@@ -124,6 +124,18 @@ pub struct TrainArgs {
     /// libtorch (the CPU through PyTorch; needs the `tch` build feature, about 2x faster).
     #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto|libtorch")]
     device: DeviceChoice,
+    /// Arithmetic of the convolutions: f32, or bf16 (libtorch only; master weights, optimizer
+    /// and everything but the convolutions stay f32). Fast where the CPU has AMX or AVX-512
+    /// BF16.
+    #[arg(long, default_value = "f32", value_name = "f32|bf16")]
+    precision: PrecisionArg,
+}
+
+/// `--precision`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PrecisionArg {
+    F32,
+    Bf16,
 }
 
 fn number(s: &str) -> Result<f64, String> {
@@ -197,6 +209,12 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         ..TrainConfig::default()
     };
     let device = crate::device::select(a.device)?;
+    if a.precision == PrecisionArg::Bf16 {
+        if a.device != DeviceChoice::Libtorch {
+            return Err("--precision bf16 needs --device libtorch".into());
+        }
+        ops::set_libtorch_precision(ops::Precision::Bf16);
+    }
     let opts = RunOptions {
         device: device.device().clone(),
         data: &a.data,
