@@ -96,7 +96,7 @@ impl Gdn {
             .clamp_min(PEDESTAL.sqrt())
             .square()
             .sub_scalar(PEDESTAL);
-        if x.is_autodiff() {
+        if super::ops::extended(&x) {
             return super::ops::gdn(x, beta, gamma, self.inverse);
         }
         let gamma = gamma.reshape([c, c, 1, 1]);

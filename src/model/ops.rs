@@ -62,7 +62,7 @@ pub fn libtorch_precision() -> Precision {
 ///
 /// The default bodies compose burn's own operations, so a backend (or its autodiff wrapper)
 /// that has nothing better simply inherits them.
-#[backend_extension(Flex, LibTorch: cfg(feature = "tch"), Cube: cfg(feature = "wgpu"), Autodiff)]
+#[backend_extension(Flex, LibTorch: cfg(feature = "tch"), Autodiff)]
 pub trait NetworkOps: Backend {
     /// A 2-D convolution with bias.
     fn conv2d_layer(
@@ -101,9 +101,6 @@ impl NetworkOps for Flex {}
 #[cfg(feature = "tch")]
 impl NetworkOps for burn::backend::LibTorch {}
 
-#[cfg(feature = "wgpu")]
-impl NetworkOps for burn::backend::Cube {}
-
 impl<C: CheckpointStrategy> NetworkOps for Autodiff<Flex, C> {
     fn gdn(
         x: FloatTensor<Self>,
@@ -115,23 +112,25 @@ impl<C: CheckpointStrategy> NetworkOps for Autodiff<Flex, C> {
     }
 }
 
-#[cfg(feature = "wgpu")]
-impl<C: CheckpointStrategy> NetworkOps for Autodiff<burn::backend::Cube, C> {
-    fn gdn(
-        x: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        inverse: bool,
-    ) -> FloatTensor<Self> {
-        gdn_autodiff::<burn::backend::Cube, C>(x, beta, gamma, inverse, false)
+/// Whether `x` is being differentiated on a backend that implements [`NetworkOps`] (the CPU
+/// ones; other devices, such as a GPU, run burn's own layers).
+pub(crate) fn extended(x: &Tensor<4>) -> bool {
+    if !x.is_autodiff() {
+        return false;
     }
+    let device = x.device().inner();
+    #[cfg(feature = "tch")]
+    if device == Device::libtorch() {
+        return true;
+    }
+    device == Device::flex()
 }
 
 /// `conv.forward(x)`, through [`NetworkOps`] when `x` is being differentiated (layers with a
 /// bias and explicit padding: every convolution of the network).
 pub(crate) fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let (Some(bias), PaddingConfig2d::Explicit(top, left, bottom, right), true) =
-        (conv.bias.as_ref(), &conv.padding, x.is_autodiff())
+        (conv.bias.as_ref(), &conv.padding, extended(&x))
     else {
         return conv.forward(x);
     };
@@ -151,7 +150,7 @@ pub(crate) fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 /// `deconv.forward(x)`, through [`NetworkOps`] when `x` is being differentiated.
 pub(crate) fn conv_transpose2d(deconv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
-    let Some(bias) = deconv.bias.as_ref().filter(|_| x.is_autodiff()) else {
+    let Some(bias) = deconv.bias.as_ref().filter(|_| extended(&x)) else {
         return deconv.forward(x);
     };
     let options = ConvTransposeOptions::new(
@@ -169,7 +168,8 @@ pub(crate) fn conv_transpose2d(deconv: &ConvTranspose2d, x: Tensor<4>) -> Tensor
     ))
 }
 
-/// GDN or inverse GDN through [`NetworkOps`] (β `[C]`, γ `[C, C]`, already reparametrised).
+/// GDN or inverse GDN through [`NetworkOps`] (β `[C]`, γ `[C, C]`, already reparametrised);
+/// for inputs that [`extended`] accepts.
 pub(crate) fn gdn(x: Tensor<4>, beta: Tensor<1>, gamma: Tensor<2>, inverse: bool) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as NetworkOps>::gdn(
         x.into_dispatch(),
