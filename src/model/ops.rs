@@ -9,7 +9,8 @@
 //!   PyTorch does), optionally in bfloat16 ([`set_libtorch_precision`]); see `ops/libtorch.rs`.
 //!
 //! Inference never goes through this module: the wrappers below call the plain burn layers
-//! whenever their input carries no autodiff graph, so encoding is unchanged.
+//! whenever their input carries no autodiff graph (or lives on a device without these ops,
+//! such as a GPU), so encoding is unchanged.
 
 // burn marks its libtorch backend deprecated in favour of CubeCL ones; training uses it.
 #![cfg_attr(feature = "tch", allow(deprecated))]
@@ -37,8 +38,8 @@ pub enum Precision {
     /// f32 throughout.
     #[default]
     F32,
-    /// Convolutions (forward and backward) in bfloat16 with f32 accumulation, master weights
-    /// and everything else in f32.
+    /// Convolutions (forward and backward) and GDN's channel products in bfloat16 with f32
+    /// accumulation; master weights, optimizer and everything else in f32.
     Bf16,
 }
 
