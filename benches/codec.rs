@@ -27,17 +27,22 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(768 * 512));
     for q in [2.0f32, 6.0] {
-        let stream = codec.encode(&image, q).expect("encodes");
+        let stream = codec.encode(&image, q).expect("encodes").bytes;
         group.bench_function(format!("encode q{q}"), |b| {
-            b.iter(|| codec.encode(&image, q).expect("encodes"))
+            b.iter(|| codec.encode(&image, q).expect("encodes").bytes)
         });
         group.bench_function(format!("decode q{q}"), |b| {
             b.iter(|| codec.decode(&stream).expect("decodes"))
         });
     }
-    let refine = ansel::refine::Refinement::steps(10);
+    let refine = ansel::Refinement::steps(10);
     group.bench_function("encode q6 refine 10", |b| {
-        b.iter(|| codec.encode_with(&image, 6.0, refine).expect("encodes"))
+        b.iter(|| {
+            codec
+                .encode(&image, ansel::EncodeOptions::quality(6.0).refine(refine))
+                .expect("encodes")
+                .bytes
+        })
     });
     group.finish();
 }

@@ -1,4 +1,4 @@
-//! Measures encoder-side refinement (`ansel::refine`) on a few images: for each image and
+//! Measures encoder-side refinement (`ansel::Refinement`) on a few images: for each image and
 //! quality, the plain encode and every (steps, step size) asked for, with bpp from the stream,
 //! PSNR of the decoded image, the training loss J = λ·255²·MSE + bpp and the encode time.
 //!
@@ -11,8 +11,7 @@
 use std::time::Instant;
 
 use ansel::eval::metrics::{mse_rgb, psnr_from_mse};
-use ansel::refine::Refinement;
-use ansel::Codec;
+use ansel::{Codec, EncodeOptions, Refinement};
 
 fn list<T: std::str::FromStr>(arg: Option<&String>, what: &str) -> Vec<T> {
     let arg = arg.unwrap_or_else(|| panic!("missing {what}; see the header of this file"));
@@ -28,18 +27,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let steps: Vec<usize> = list(args.get(2), "step counts");
     let sizes: Vec<f64> = list(args.get(3), "step sizes");
     let codec = match args.get(4) {
-        Some(p) => Codec::from_package_file(p.as_ref())?,
+        Some(p) => Codec::from_package(&ansel::Package::read(p.as_ref())?)?,
         None => Codec::embedded()?,
     };
-    let ladder: ansel::model::Ladder = codec.metadata().lambdas.as_slice().try_into()?;
+    let ladder: ansel::quality::Ladder = codec.metadata().lambdas.as_slice().try_into()?;
     for path in &images {
         let image = image::open(path)?.to_rgb8();
         let pixels = f64::from(image.width() * image.height());
         for &q in &qualities {
-            let lambda = ansel::model::lambda_for_quality(&ladder, q);
+            let lambda = ansel::quality::lambda_for_quality(&ladder, q);
             let run = |label: String, refinement: Refinement| -> Result<(), ansel::Error> {
                 let t = Instant::now();
-                let stream = codec.encode_with(&image, q, refinement)?;
+                let stream = codec
+                    .encode(&image, EncodeOptions::quality(q).refine(refinement))?
+                    .bytes;
                 let secs = t.elapsed().as_secs_f64();
                 let mse = mse_rgb(&image, &codec.decode(&stream)?).expect("same size");
                 let bpp = 8.0 * stream.len() as f64 / pixels;

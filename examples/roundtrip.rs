@@ -32,11 +32,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("{input}: {e}"))?
         .to_rgb8();
 
-    // Encode to bytes (or stream into any `Write` with `encode_to`).
-    let stream = codec.encode(&image, quality)?;
+    // Encode to bytes (`ansel::EncodeOptions` also aims at a size or refines the latent).
+    let stream = codec.encode(&image, quality)?.bytes;
     std::fs::write("roundtrip.ansel", &stream)?;
 
-    // Decode from bytes (or from any `Read` with `decode_from`).
+    // Decode from bytes (or from any `Read` with `codec.decoder().decode_from`).
     let decoded = codec.decode(&stream)?;
     decoded.save("roundtrip.png")?;
 

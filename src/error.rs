@@ -1,7 +1,12 @@
 //! The error type of the library.
 
-use codec_format::ModelId;
+use std::path::PathBuf;
+
+use codec_format::{ColorLayout, ModelId};
 use thiserror::Error;
+
+use crate::entropy::EntropyError;
+use crate::package::PackageError;
 
 /// Everything that can go wrong while encoding or decoding.
 #[derive(Debug, Error)]
@@ -11,8 +16,8 @@ pub enum Error {
     #[error(transparent)]
     Format(#[from] codec_format::Error),
     /// An entropy-coded section could not be decoded.
-    #[error("corrupt entropy-coded data: {0}")]
-    Entropy(#[from] crate::entropy::EntropyError),
+    #[error(transparent)]
+    Entropy(#[from] EntropyError),
     /// The stream was made with another model.
     #[error("the stream was made with model {stream}, but model {loaded} is loaded")]
     WrongModel {
@@ -37,10 +42,13 @@ pub enum Error {
     },
     /// The stream is structurally valid but inconsistent.
     #[error("corrupt stream: {0}")]
-    Corrupt(String),
-    /// A feature of the stream this build does not implement.
-    #[error("unsupported stream feature: {0}")]
-    Unsupported(String),
+    Corrupt(&'static str),
+    /// A colour layout this build does not decode.
+    #[error("unsupported stream feature: colour layout {0:?}")]
+    UnsupportedColor(ColorLayout),
+    /// A stream of several tiles (this build codes one tile per image).
+    #[error("unsupported stream feature: more than one tile")]
+    Tiled,
     /// Quality out of range.
     #[error("quality {0} is out of range: use a number from 1 to 8")]
     Quality(f32),
@@ -48,15 +56,18 @@ pub enum Error {
     #[error("target rate {0} bpp is out of range: use a positive number of bits per pixel")]
     TargetRate(f64),
     /// The model package could not be loaded.
-    #[error("model package: {0}")]
-    Package(#[from] crate::package::PackageError),
+    #[error(transparent)]
+    Package(#[from] PackageError),
     /// A file could not be read or written.
-    #[error("{0}: {1}")]
-    Io(String, std::io::Error),
-    /// The model weights could not be loaded.
-    #[error("model weights: {0}")]
-    Model(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
     /// The requested compute device is not available.
+    #[cfg(feature = "encode")]
     #[error("device: {0}")]
     Device(String),
 }

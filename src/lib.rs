@@ -1,41 +1,73 @@
 //! ansel: a learned image codec.
 //!
 //! [`Codec`] compresses an [`image::RgbImage`] into an `.ansel` stream and back, with the
-//! model embedded in the library ([`Codec::embedded`]) or a model package
-//! ([`Codec::from_package_file`]); quality is a number from 1 to 8, fractions allowed, or a
-//! target size ([`Codec::encode_to_bpp`]); [`Codec::encode_with`] trades encode time for
-//! smaller files ([`refine`]). [`register_image_hook`] lets the `image` crate open
-//! `.ansel` files. Errors are [`Error`].
+//! model embedded in the library ([`Codec::embedded`]) or a model [`Package`]; the rate is a
+//! quality from 1 to 8, fractions allowed, or a target size, and refinement trades encode
+//! time for smaller files ([`EncodeOptions`]). [`Decoder`] decodes alone, without burn.
+//! [`AnselDecoder`] and [`AnselEncoder`] plug ansel into the `image` crate, and
+//! [`register_image_hook`] lets `image::open` read `.ansel` files. Errors are [`Error`].
 //!
 //! ```
 //! let codec = ansel::Codec::embedded()?;
 //! let image = image::RgbImage::from_fn(48, 32, |x, y| image::Rgb([x as u8 * 5, y as u8 * 7, 60]));
-//! let stream = codec.encode(&image, 4.0)?;
+//! let stream = codec.encode(&image, 4.0)?.bytes;
 //! let decoded = codec.decode(&stream)?;
 //! assert_eq!(decoded.dimensions(), (48, 32));
 //! # Ok::<(), ansel::Error>(())
 //! ```
+//!
+//! # Features
+//! - `encode` (default): the encoder, with the analysis transforms in burn on the CPU.
+//!   Without it (`default-features = false`) the crate decodes only, needs no burn and builds
+//!   for `wasm32-unknown-unknown`.
+//! - `formats`: the `image` crate's PNG, JPEG, PNM, BMP, TIFF and WebP readers.
+//! - `train`, `eval`: the [`train`] and [`eval`] modules (training, model export, and
+//!   rate-distortion evaluation in CompressAI's formats).
+//! - `cli`: the `ansel` program.
+//! - `wgpu`, `vulkan`: the encoder on a GPU; `tch`: training on libtorch.
 #![warn(missing_docs)]
 
-pub mod backend;
-pub mod codec;
-pub mod entropy;
+mod architecture;
+mod decode;
+#[cfg(feature = "encode")]
+mod encode;
 mod error;
+mod image_codec;
+mod latent;
+mod limits;
+mod package;
+mod pixels;
+mod portable;
+
+#[cfg(feature = "encode")]
+pub mod backend;
+pub mod entropy;
+#[cfg(feature = "eval")]
 pub mod eval;
-mod hook;
 pub mod image_io;
+#[cfg(all(feature = "encode", not(feature = "train")))]
+mod model;
+#[cfg(feature = "train")]
 pub mod model;
+#[cfg(any(feature = "train", feature = "eval"))]
 pub mod output;
-pub mod package;
-pub mod refine;
+pub mod quality;
+#[cfg(feature = "train")]
 pub mod train;
 
-pub use codec::Codec;
 pub use codec_format;
+pub use codec_format::ModelId;
+pub use decode::Decoder;
+#[cfg(feature = "encode")]
+pub use encode::{Codec, EncodeOptions, Encoded, Rate, Refinement};
 pub use error::Error;
-pub use hook::register_image_hook;
+#[cfg(feature = "encode")]
+pub use image_codec::AnselEncoder;
+pub use image_codec::{register_image_hook, AnselDecoder};
+pub use limits::{check_dimensions, LIMITS};
+pub use package::{ModelMetadata, NetworkConfig, Package, PackageError};
 
 /// The README's Rust examples, compiled as doctests.
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "encode"))]
 pub struct ReadmeDoctests;

@@ -26,9 +26,9 @@ fn awkward_sizes_round_trip_deterministically() {
     let codec = Codec::embedded().unwrap();
     for (w, h) in [(1, 1), (1, 1000), (65, 65), (769, 513)] {
         let img = photo_like(w, h);
-        let stream = codec.encode(&img, 4.0).unwrap();
+        let stream = codec.encode(&img, 4.0).unwrap().bytes;
         assert_eq!(
-            codec.encode(&img, 4.0).unwrap(),
+            codec.encode(&img, 4.0).unwrap().bytes,
             stream,
             "{w}×{h}: encoding is not deterministic"
         );
@@ -51,16 +51,25 @@ fn awkward_sizes_round_trip_deterministically() {
 fn streaming_matches_bytes() {
     let codec = Codec::embedded().unwrap();
     let img = photo_like(70, 40);
-    let bytes = codec.encode(&img, 2.5).unwrap();
+    let bytes = codec.encode(&img, 2.5).unwrap().bytes;
+    // The image crate's encoder writes the same stream.
     let mut written = Vec::new();
-    codec.encode_to(&img, 2.5, &mut written).unwrap();
+    image::ImageEncoder::write_image(
+        ansel::AnselEncoder::new(&mut written, &codec, 2.5),
+        img.as_raw(),
+        70,
+        40,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
     assert_eq!(written, bytes);
     // decode_from reads exactly one file: two files back to back decode one after the other.
     let mut two = bytes.clone();
     two.extend_from_slice(&bytes);
     let mut reader = std::io::Cursor::new(two);
-    let first = codec.decode_from(&mut reader).unwrap();
-    let second = codec.decode_from(&mut reader).unwrap();
+    let decoder = codec.decoder();
+    let first = decoder.decode_from(&mut reader).unwrap();
+    let second = decoder.decode_from(&mut reader).unwrap();
     assert_eq!(first, codec.decode(&bytes).unwrap());
     assert_eq!(first, second);
 }
@@ -81,29 +90,50 @@ fn quality_out_of_range_is_refused() {
 fn target_bpp_search_lands_near_a_reachable_rate() {
     let codec = Codec::embedded().unwrap();
     let img = photo_like(128, 96);
-    let reference = codec.encode(&img, 6.5).unwrap();
+    let reference = codec.encode(&img, 6.5).unwrap().bytes;
     let target = bpp(&reference, &img);
-    let (stream, quality) = codec.encode_to_bpp(&img, target).unwrap();
+    let ansel::Encoded {
+        bytes: stream,
+        quality,
+    } = codec
+        .encode(&img, ansel::EncodeOptions::bits_per_pixel(target))
+        .unwrap();
     let achieved = bpp(&stream, &img);
     assert!(
         (achieved / target - 1.0).abs() < 0.1,
         "target {target} bpp, got {achieved} bpp at quality {quality}"
     );
     // The stream is exactly the one the returned quality gives.
-    assert_eq!(codec.encode(&img, quality).unwrap(), stream);
+    assert_eq!(codec.encode(&img, quality).unwrap().bytes, stream);
     assert_eq!(codec.decode(&stream).unwrap().dimensions(), (128, 96));
     // Deterministic.
-    assert_eq!(codec.encode_to_bpp(&img, target).unwrap().0, stream);
+    assert_eq!(
+        codec
+            .encode(&img, ansel::EncodeOptions::bits_per_pixel(target))
+            .unwrap()
+            .bytes,
+        stream
+    );
 }
 
 #[test]
 fn target_bpp_outside_the_range_clamps_to_the_ends() {
     let codec = Codec::embedded().unwrap();
     let img = photo_like(64, 64);
-    let (_, q) = codec.encode_to_bpp(&img, 1e-6).unwrap();
-    assert_eq!(q, ansel::model::QUALITY_MIN);
-    let (_, q) = codec.encode_to_bpp(&img, 1e6).unwrap();
-    assert_eq!(q, ansel::model::QUALITY_MAX);
+    let ansel::Encoded {
+        bytes: _,
+        quality: q,
+    } = codec
+        .encode(&img, ansel::EncodeOptions::bits_per_pixel(1e-6))
+        .unwrap();
+    assert_eq!(q, ansel::quality::QUALITY_MIN);
+    let ansel::Encoded {
+        bytes: _,
+        quality: q,
+    } = codec
+        .encode(&img, ansel::EncodeOptions::bits_per_pixel(1e6))
+        .unwrap();
+    assert_eq!(q, ansel::quality::QUALITY_MAX);
 }
 
 #[test]
@@ -112,7 +142,10 @@ fn target_bpp_must_be_positive() {
     let img = photo_like(8, 8);
     for t in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         assert!(
-            matches!(codec.encode_to_bpp(&img, t), Err(Error::TargetRate(_))),
+            matches!(
+                codec.encode(&img, ansel::EncodeOptions::bits_per_pixel(t)),
+                Err(Error::TargetRate(_))
+            ),
             "target {t}"
         );
     }
@@ -120,7 +153,7 @@ fn target_bpp_must_be_positive() {
 
 #[test]
 fn size_limits_are_checked_before_coding() {
-    use ansel::codec::check_dimensions;
+    use ansel::check_dimensions;
     assert!(check_dimensions(1, 1).is_ok());
     assert!(check_dimensions(16_384, 1).is_ok());
     assert!(check_dimensions(6_000, 6_000).is_ok());
@@ -160,7 +193,7 @@ fn grey_alpha_and_deep_inputs_convert_to_rgb8() {
 
     // Grey and alpha images code like any other once converted.
     let codec = Codec::embedded().unwrap();
-    let stream = codec.encode(&rgb, 4.0).unwrap();
+    let stream = codec.encode(&rgb, 4.0).unwrap().bytes;
     assert_eq!(codec.decode(&stream).unwrap().dimensions(), (3, 3));
 }
 
@@ -174,7 +207,7 @@ fn image_crate_opens_ansel_files_through_the_hook() {
 
     let codec = Codec::embedded().unwrap();
     let img = photo_like(33, 17);
-    let stream = codec.encode(&img, 4.0).unwrap();
+    let stream = codec.encode(&img, 4.0).unwrap().bytes;
     let expected = codec.decode(&stream).unwrap();
 
     let dir = tempfile::tempdir().unwrap();

@@ -128,10 +128,14 @@ fn refine_passes_through_to_the_library() {
     let image = image::open(d.join("photo.png")).unwrap().to_rgb8();
     let codec = ansel::Codec::embedded().unwrap();
     let expected = codec
-        .encode_with(&image, 7.0, ansel::refine::Refinement::steps(3))
-        .unwrap();
+        .encode(
+            &image,
+            ansel::EncodeOptions::quality(7.0).refine(ansel::Refinement::steps(3)),
+        )
+        .unwrap()
+        .bytes;
     // Only then does the comparison below show that the flag was passed on.
-    assert_ne!(expected, codec.encode(&image, 7.0).unwrap());
+    assert_ne!(expected, codec.encode(&image, 7.0).unwrap().bytes);
     assert_eq!(std::fs::read(d.join("r.ansel")).unwrap(), expected);
     // A usage error: exit code 2, nothing written.
     ansel(d)

@@ -174,10 +174,14 @@ fn eval_refine_codes_refined_streams_and_records_the_steps() {
     let codec = ansel::Codec::embedded().unwrap();
     let image = image::open(tmp.path().join("im0.png")).unwrap().to_rgb8();
     let stream = codec
-        .encode_with(&image, 7.0, ansel::refine::Refinement::steps(2))
-        .unwrap();
+        .encode(
+            &image,
+            ansel::EncodeOptions::quality(7.0).refine(ansel::Refinement::steps(2)),
+        )
+        .unwrap()
+        .bytes;
     // The check below tells the two apart only if refinement changed the size.
-    assert_ne!(stream.len(), codec.encode(&image, 7.0).unwrap().len());
+    assert_ne!(stream.len(), codec.encode(&image, 7.0).unwrap().bytes.len());
     let per: PerImageFile =
         serde_json::from_str(&std::fs::read_to_string(&per_image).unwrap()).unwrap();
     let bpp = 8.0 * stream.len() as f64 / f64::from(image.width() * image.height());

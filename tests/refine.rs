@@ -3,8 +3,8 @@
 //! worse than the plain encode, and its streams are ordinary streams.
 
 use ansel::eval::metrics::mse_rgb;
-use ansel::refine::Refinement;
 use ansel::Codec;
+use ansel::Refinement;
 use image::RgbImage;
 
 /// A 160 × 128 crop of the sample photo (a real photo: refinement has texture to work on).
@@ -28,10 +28,14 @@ fn loss(codec: &Codec, image: &RgbImage, stream: &[u8], quality: usize) -> f64 {
 fn refinement_lowers_the_loss_of_a_photo_at_a_high_quality() {
     let codec = Codec::embedded().unwrap();
     let image = photo();
-    let plain = codec.encode(&image, 8.0).unwrap();
+    let plain = codec.encode(&image, 8.0).unwrap().bytes;
     let refined = codec
-        .encode_with(&image, 8.0, Refinement::steps(10))
-        .unwrap();
+        .encode(
+            &image,
+            ansel::EncodeOptions::quality(8.0).refine(Refinement::steps(10)),
+        )
+        .unwrap()
+        .bytes;
     let (before, after) = (
         loss(&codec, &image, &plain, 8),
         loss(&codec, &image, &refined, 8),
@@ -44,8 +48,12 @@ fn refinement_lowers_the_loss_of_a_photo_at_a_high_quality() {
     );
     assert_eq!(
         codec
-            .encode_with(&image, 8.0, Refinement::steps(10))
-            .unwrap(),
+            .encode(
+                &image,
+                ansel::EncodeOptions::quality(8.0).refine(Refinement::steps(10))
+            )
+            .unwrap()
+            .bytes,
         refined,
         "refinement is not deterministic"
     );
@@ -57,8 +65,14 @@ fn no_refinement_is_the_plain_encode() {
     let image = photo();
     for refinement in [Refinement::NONE, Refinement::steps(0)] {
         assert_eq!(
-            codec.encode_with(&image, 3.5, refinement).unwrap(),
-            codec.encode(&image, 3.5).unwrap()
+            codec
+                .encode(
+                    &image,
+                    ansel::EncodeOptions::quality(3.5).refine(refinement)
+                )
+                .unwrap()
+                .bytes,
+            codec.encode(&image, 3.5).unwrap().bytes
         );
     }
 }
@@ -74,8 +88,11 @@ fn a_diverging_refinement_falls_back_to_the_plain_encode() {
         step_size: 50.0,
     };
     assert_eq!(
-        codec.encode_with(&image, 6.0, wild).unwrap(),
-        codec.encode(&image, 6.0).unwrap()
+        codec
+            .encode(&image, ansel::EncodeOptions::quality(6.0).refine(wild))
+            .unwrap()
+            .bytes,
+        codec.encode(&image, 6.0).unwrap().bytes
     );
 }
 
@@ -84,9 +101,23 @@ fn the_rate_search_refines_every_try() {
     let codec = Codec::embedded().unwrap();
     let image = photo();
     let refinement = Refinement::steps(3);
-    let (stream, quality) = codec.encode_to_bpp_with(&image, 1.0, refinement).unwrap();
+    let ansel::Encoded {
+        bytes: stream,
+        quality,
+    } = codec
+        .encode(
+            &image,
+            ansel::EncodeOptions::bits_per_pixel(1.0).refine(refinement),
+        )
+        .unwrap();
     assert_eq!(
-        codec.encode_with(&image, quality, refinement).unwrap(),
+        codec
+            .encode(
+                &image,
+                ansel::EncodeOptions::quality(quality).refine(refinement)
+            )
+            .unwrap()
+            .bytes,
         stream
     );
 }

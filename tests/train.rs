@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use ansel::model::{Ladder, NetworkConfig, COMPRESSAI_LADDER, DEFAULT_LADDER};
-use ansel::package::Package;
 use ansel::train::{self, checkpoint, export, RunOptions, TrainConfig};
 use ansel::Codec;
+use ansel::Package;
 use image::RgbImage;
 
 /// Smooth synthetic photos: gradients plus a few edges, different per index.
@@ -211,12 +211,12 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
     let err = train::train(&other, &opts).unwrap_err().to_string();
     assert!(err.contains("may grow"), "{err}");
 
-    let codec = Codec::from_package_bytes(&bytes).unwrap();
+    let codec = Codec::from_package(&Package::from_bytes(&bytes).unwrap()).unwrap();
     for (w, h) in [(1, 1), (65, 33), (513, 767)] {
         let img = RgbImage::from_fn(w, h, |x, y| {
             image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
         });
-        let stream = codec.encode(&img, 3.5).unwrap();
+        let stream = codec.encode(&img, 3.5).unwrap().bytes;
         let back = codec.decode(&stream).unwrap();
         assert_eq!(back.dimensions(), (w, h));
         // Decoding is deterministic on one machine.
@@ -278,10 +278,10 @@ fn a_new_ladder_moves_the_gains() {
     );
     let img = gradient_image();
     // Quality 8 is λ = 0.18 on both ladders: the same gains, the same pixels.
-    let decode = |c: &Codec, q: f32| c.decode(&c.encode(&img, q).unwrap()).unwrap();
+    let decode = |c: &Codec, q: f32| c.decode(&c.encode(&img, q).unwrap().bytes).unwrap();
     assert_eq!(decode(&old_codec, 8.0), decode(&new_codec, 8.0));
     // Quality 1 drops from λ = 0.0018 to 0.0003: coarser quantisation, fewer bytes.
-    let size = |c: &Codec| c.encode(&img, 1.0).unwrap().len();
+    let size = |c: &Codec| c.encode(&img, 1.0).unwrap().bytes.len();
     let (new_size, old_size) = (size(&new_codec), size(&old_codec));
     assert!(new_size < old_size, "{new_size} vs {old_size}");
 
@@ -332,7 +332,7 @@ fn assert_decodes_alike(narrow_pkg: &Package, wide_pkg: &Package) {
     );
     let img = gradient_image();
     for quality in [1.0, 8.0] {
-        let decode = |c: &Codec| c.decode(&c.encode(&img, quality).unwrap()).unwrap();
+        let decode = |c: &Codec| c.decode(&c.encode(&img, quality).unwrap().bytes).unwrap();
         let (a, b) = (decode(&narrow_codec), decode(&wide_codec));
         // Float sums may group differently with the extra (zero) channels, so a pixel
         // may round the other way; nothing more.
@@ -438,7 +438,9 @@ fn init_adds_a_context_model() {
     assert!(trained.metadata.network.context);
     let codec = Codec::from_package(&trained).unwrap();
     let img = gradient_image();
-    let decoded = codec.decode(&codec.encode(&img, 5.0).unwrap()).unwrap();
+    let decoded = codec
+        .decode(&codec.encode(&img, 5.0).unwrap().bytes)
+        .unwrap();
     assert_eq!(decoded.dimensions(), img.dimensions());
 
     let mut without = tiny_config(4);

@@ -251,27 +251,14 @@ impl Header {
     /// assert!(header.validate(&Limits::default()).is_ok());
     /// ```
     pub fn validate(&self, limits: &Limits) -> Result<(), Error> {
+        limits.check_dimensions(self.width, self.height)?;
         for (value, field) in [
-            (self.width, "image width"),
-            (self.height, "image height"),
             (self.tile_width, "tile width"),
             (self.tile_height, "tile height"),
         ] {
             if value == 0 {
                 return Err(Error::ZeroDimension { field });
             }
-        }
-        if self.width > limits.max_width
-            || self.height > limits.max_height
-            || self.pixel_count() > limits.max_pixels
-        {
-            return Err(Error::DimensionsTooLarge {
-                width: self.width,
-                height: self.height,
-                max_width: limits.max_width,
-                max_height: limits.max_height,
-                max_pixels: limits.max_pixels,
-            });
         }
         if !self.quality.is_finite() {
             return Err(Error::NonFiniteQuality(self.quality.to_bits()));

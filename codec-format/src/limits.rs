@@ -47,6 +47,37 @@ impl Limits {
     };
 }
 
+impl Limits {
+    /// Checks an image size against these limits: at least 1 × 1, at most `max_width` ×
+    /// `max_height` and `max_pixels` in all.
+    ///
+    /// ```
+    /// use codec_format::Limits;
+    /// assert!(Limits::DEFAULT.check_dimensions(65_535, 4096).is_ok());
+    /// assert!(Limits::DEFAULT.check_dimensions(0, 1).is_err());
+    /// ```
+    pub fn check_dimensions(&self, width: u32, height: u32) -> Result<(), crate::Error> {
+        for (value, field) in [(width, "image width"), (height, "image height")] {
+            if value == 0 {
+                return Err(crate::Error::ZeroDimension { field });
+            }
+        }
+        if width > self.max_width
+            || height > self.max_height
+            || u64::from(width) * u64::from(height) > self.max_pixels
+        {
+            return Err(crate::Error::DimensionsTooLarge {
+                width,
+                height,
+                max_width: self.max_width,
+                max_height: self.max_height,
+                max_pixels: self.max_pixels,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits::DEFAULT

@@ -1,12 +1,12 @@
 #!/bin/bash
-# Run 12 (session 13): a third cycle of the T = 96 default from assets/default.anselpkg (13bd4837),
+# Run 12 (2026-12-03): a third cycle of the T = 96 default from assets/default.anselpkg (13bd4837),
 # as an A/B of crop size run side by side, one thread each: NAME=a (8 × 128²) or NAME=b (2 × 256²,
 # the same pixels per step). Seed 3: fresh crops (earlier runs from packages all began at seed 0).
 # Each phase is "lr steps"; a phase stops by --session-steps, validates on Kodak and checkpoints.
 # PHASES counts from the run's start, so appending phases continues a finished run: run 12b's
 # fourth cycle was NAME=b THREADS=2 PHASES="…|1e-4 1500|3e-5 1100|1e-5 450" (two cores, alone).
 #
-# Run 13 (session 14), the fifth cycle, was an A/B of crop size from there: NAME=b went on with
+# Run 13 (2026-12-04), the fifth cycle, was an A/B of crop size from there: NAME=b went on with
 # 2 × 256² crops; NAME=c, a copy of run b's directory at step 8,100 (`cp -r b c`, Adam state
 # included), with 1 × 384² crops (12 % more pixels per step; images under 384 px on a side drop
 # out, 223 of 301 remain). With C4="1e-4 2500|3e-5 1700|1e-5 850|1e-4 1500|3e-5 1100|1e-5 450":

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Run 20 (session 20): the default e61ace96 continued at low learning rates with a weight average,
+# Run 20 (2026-12-04): the default e61ace96 continued at low learning rates with a weight average,
 # two arms side by side on one libtorch thread each:
 #   NAME=d20a ./run20.sh                                                  (run 20a)
 #   NAME=d20b BIN=bin/ansel-tch20 EXTRA="--min-scale 0.5" ./run20.sh      (run 20b, stopped at 4,500)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Run 19 (session 19): run 17 (run h) again from the start on a new machine: the default (e61ace96)
+# Run 19 (2026-12-04): run 17 (run h) again from the start on a new machine: the default (e61ace96)
 # widened to M = 320 with a weight average. Phases are "lr steps ramp", counted from the run's start;
 # each stops by --session-steps, so the script resumes a stopped run where it left off.
 # Stop it between phases: touch ~/ansel-runs/STOP-h.

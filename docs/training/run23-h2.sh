@@ -1,5 +1,5 @@
 #!/bin/bash
-# Run 23 (session 23): the M = 320 line on a new machine, from its committed candidate
+# Run 23 (2026-12-05): the M = 320 line on a new machine, from its committed candidate
 # (assets/candidates/m320-6b40629c.anselpkg, run h's step 15,839; run h's later steps were
 # machine-local and lost). Fresh Adam (500 warm-up steps), then 1e-5 with the weight average.
 # Phases are "lr steps", counted from this run's start; resumable. Stop: touch ~/ansel-runs/STOP-h2.

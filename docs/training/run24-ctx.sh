@@ -1,5 +1,5 @@
 #!/bin/bash
-# Run 24 (session 24): a checkerboard context model added to the default (e61ace96) and the
+# Run 24 (2026-12-05): a checkerboard context model added to the default (e61ace96) and the
 # whole network trained jointly at 3e-5 with the weight average (run 18's ctx ran at 1e-4, at
 # which this model's raw transforms lose ~0.6 dB at quality 8). Resumable. Stop: touch STOP-ctx.
 cd ~/ansel-runs

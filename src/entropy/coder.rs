@@ -19,12 +19,21 @@ use super::EntropyError;
 type Model = DefaultContiguousCategoricalEntropyModel;
 
 /// Coder-ready form of a [`TableSet`], built once per model load.
+#[derive(Clone)]
 pub struct CodingTables {
     models: Vec<Model>,
     offsets: Vec<i32>,
     lens: Vec<u32>,
     /// `-log2 p` of every symbol of every table (for rate estimates).
     costs: Vec<Vec<f32>>,
+}
+
+impl std::fmt::Debug for CodingTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodingTables")
+            .field("tables", &self.models.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl CodingTables {

@@ -24,8 +24,8 @@ use super::report::{mean_results, ImageResult, ResultsFile};
 use super::EvalError;
 use crate::image_io::{to_rgb8, Conversion};
 use crate::model::{QUALITY_MAX, QUALITY_MIN};
-use crate::refine::Refinement;
 use crate::Codec;
+use crate::{EncodeOptions, Refinement};
 
 /// File extensions (lower case) [`list_images`] takes for images.
 pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "ppm", "bmp", "tif", "tiff", "webp"];
@@ -230,8 +230,12 @@ pub fn code_and_measure(
     };
     let t0 = Instant::now();
     let stream = codec
-        .encode_with(&image.image, quality, refinement)
-        .map_err(codec_err)?;
+        .encode(
+            &image.image,
+            EncodeOptions::quality(quality).refine(refinement),
+        )
+        .map_err(codec_err)?
+        .bytes;
     let encoding_time = t0.elapsed();
     let t1 = Instant::now();
     let decoded = codec.decode(&stream).map_err(codec_err)?;
@@ -336,7 +340,7 @@ fn warm_up(codec: &Codec, quality: f32) -> Result<(), HarnessError> {
         quality,
         source,
     };
-    let stream = codec.encode(&image, quality).map_err(codec_err)?;
+    let stream = codec.encode(&image, quality).map_err(codec_err)?.bytes;
     codec.decode(&stream).map_err(codec_err)?;
     Ok(())
 }
@@ -447,7 +451,7 @@ mod tests {
         for (q, point) in options.qualities.iter().zip(&eval.points) {
             for ((name, original), r) in originals.iter().zip(point) {
                 assert_eq!(&r.image, name);
-                let stream = codec.encode(original, *q).unwrap();
+                let stream = codec.encode(original, *q).unwrap().bytes;
                 let pixels = f64::from(original.width() * original.height());
                 assert_eq!(r.bpp, 8.0 * stream.len() as f64 / pixels);
                 let decoded = codec.decode(&stream).unwrap();

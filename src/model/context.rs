@@ -22,16 +22,17 @@ use super::hyper::SLOPE;
 use super::ops::conv2d;
 use super::transforms::conv;
 use super::widen::param;
+use crate::architecture::is_anchor;
 
 /// Context of the second pass and the pointwise network that combines it with the hyperprior.
 #[derive(Module, Debug)]
 pub struct Context {
     /// `[B, M, h, w]` anchors (zero elsewhere) → `[B, 2M, h, w]` context features.
-    conv: Conv2d,
-    params0: Conv2d,
-    params1: Conv2d,
+    pub(super) conv: Conv2d,
+    pub(super) params0: Conv2d,
+    pub(super) params1: Conv2d,
     /// → `[B, 2M, h, w]`, the correction of `[scales | means]`.
-    params2: Conv2d,
+    pub(super) params2: Conv2d,
 }
 
 impl Context {
@@ -56,19 +57,6 @@ impl Context {
         context
     }
 
-    /// Its copy for bit-reproducible inference on the host (see [`super::portable`]).
-    pub(crate) fn host(&self) -> super::portable::Context {
-        use super::portable::Layer;
-        super::portable::Context {
-            conv: Layer::conv(&self.conv),
-            params: [
-                Layer::conv(&self.params0),
-                Layer::conv(&self.params1),
-                Layer::conv(&self.params2),
-            ],
-        }
-    }
-
     /// The hyperprior's raw output `hyper` (`[scales | means]`, before the absolute value of
     /// the scales) corrected with the context of `anchors`, the decoded latent at the anchor
     /// positions and zero elsewhere. The context features are zeroed at the anchors, so there
@@ -82,11 +70,6 @@ impl Context {
         let x = leaky_relu(conv2d(&self.params1, x), SLOPE);
         hyper + conv2d(&self.params2, x)
     }
-}
-
-/// Whether latent position `(row, column)` is an anchor (coded in the first pass).
-pub fn is_anchor(row: usize, column: usize) -> bool {
-    (row + column).is_multiple_of(2)
 }
 
 /// `[1, 1, h, w]`: 1 at the anchors, 0 elsewhere.
@@ -137,7 +120,7 @@ mod tests {
         assert!(crate::model::load_package_weights(&bytes, with, &device).is_ok());
         let err = crate::model::load_package_weights(&bytes, with.with_context(false), &device)
             .expect_err("the context's weights have no place in a plain network");
-        assert!(err.contains("unused"), "{err}");
+        assert!(err.to_string().contains("unused"), "{err}");
         // Nor the other way: the context's weights would be missing.
         let plain = Network::new(with.with_context(false), &device);
         let bytes = crate::model::package_weights_to_bytes(&plain).unwrap();

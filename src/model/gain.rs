@@ -8,29 +8,7 @@
 use burn::module::Param;
 use burn::prelude::*;
 
-/// Number of quality rungs: qualities 1..=8, one gain vector each.
-pub const RUNGS: usize = 8;
-
-/// The λ of each rung, lowest quality first (loss = λ·255²·MSE + bpp). Training needs it; coding
-/// does not (a stream's quality picks gains, not λ), so a package records it only as metadata.
-pub type Ladder = [f64; RUNGS];
-
-/// CompressAI's MSE λ for its qualities 1–8. The first ansel models trained on it; on Kodak it
-/// spans about 0.33–1.75 bpp with them, so it cannot reach the low rates (0.1–0.2 bpp) that
-/// classical codecs are compared at.
-pub const COMPRESSAI_LADDER: Ladder = [
-    0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800,
-];
-
-/// The default ladder: geometric from 0.0003 to 0.18 (×2.49 per rung). Quality 8 keeps
-/// CompressAI's top λ; quality 1 sits about 2.5 CompressAI rungs lower. The default model spans
-/// 0.07–1.72 bpp on Kodak with it (`assets/MODEL.md`).
-pub const DEFAULT_LADDER: Ladder = [0.0003, 0.00075, 0.0019, 0.0047, 0.0116, 0.029, 0.072, 0.18];
-
-/// Lowest quality value.
-pub const QUALITY_MIN: f32 = 1.0;
-/// Highest quality value.
-pub const QUALITY_MAX: f32 = RUNGS as f32;
+use crate::quality::{interpolate_gains, ladder_remap, Ladder, RUNGS};
 
 /// Initial latent gains per rung: the ratios of CompressAI's variable-rate model, so training
 /// starts with a sensible spread of quantisation steps.
@@ -43,37 +21,6 @@ const INIT_GAINS: [f64; RUNGS] = [
 /// training stalls at "predict the mean colour" for thousands of steps. Measured on a small
 /// network (N=32, M=48, 64² crops, 900 steps): loss 64.6 at scale 1, 57.8 at 10, 43.3 at 40.
 const INIT_GAIN_SCALE: f64 = 40.0;
-
-/// Position of a quality on the ladder: the rung below and the weight of the rung above.
-pub fn ladder_position(quality: f32) -> (usize, f32) {
-    let q = quality.clamp(QUALITY_MIN, QUALITY_MAX) - QUALITY_MIN;
-    let lo = (q.floor() as usize).min(RUNGS - 2);
-    (lo, q - lo as f32)
-}
-
-/// λ for a (possibly fractional) quality on `ladder`, interpolated geometrically.
-pub fn lambda_for_quality(ladder: &Ladder, quality: f32) -> f64 {
-    let (lo, t) = ladder_position(quality);
-    let t = t as f64;
-    (ladder[lo].ln() * (1.0 - t) + ladder[lo + 1].ln() * t).exp()
-}
-
-/// Where each rung of `to` sits on `from`, as weights `[to rung][from rung]`: piecewise linear
-/// in log λ between the two nearest rungs of `from`, extended linearly beyond its ends. Each row
-/// has at most two non-zero weights and sums to 1.
-pub fn ladder_remap(from: &Ladder, to: &Ladder) -> [[f64; RUNGS]; RUNGS] {
-    let ln_from = from.map(f64::ln);
-    let mut w = [[0.0; RUNGS]; RUNGS];
-    for (row, &lambda) in w.iter_mut().zip(to) {
-        let x = lambda.ln();
-        // The segment holding x, or the end segment nearest to it.
-        let lo = (0..RUNGS - 1).rev().find(|&i| ln_from[i] <= x).unwrap_or(0);
-        let t = (x - ln_from[lo]) / (ln_from[lo + 1] - ln_from[lo]);
-        row[lo] = 1.0 - t;
-        row[lo + 1] = t;
-    }
-    w
-}
 
 /// The four gain tables, each `[rungs, channels]`, stored as natural logs.
 #[derive(Module, Debug)]
@@ -182,30 +129,18 @@ impl Gains {
         }
     }
 
-    /// Gains for a fractional quality (coding: batch of one).
-    ///
-    /// The interpolation runs on the host in f32 with a fixed order of operations and `libm`'s
-    /// `expf` (the same code on every platform, unlike the system's), so encoder and decoder
-    /// derive the same gains from the quality stored in the stream.
+    /// Gains for a fractional quality (coding: batch of one), interpolated on the host
+    /// ([`interpolate_gains`]) exactly as the decoder does.
     pub fn for_quality(&self, quality: f32, device: &Device) -> GainSet {
-        let (lo, t) = ladder_position(quality);
         let pick = |p: &Param<Tensor<2>>| {
-            let rows: Vec<f32> = p
+            let logs: Vec<f32> = p
                 .val()
                 .into_data()
                 .convert::<f32>()
                 .try_to_vec()
                 .expect("f32 gains");
-            let c = rows.len() / RUNGS;
-            let (a, b) = (
-                &rows[lo * c..(lo + 1) * c],
-                &rows[(lo + 1) * c..(lo + 2) * c],
-            );
-            let v: Vec<f32> = a
-                .iter()
-                .zip(b)
-                .map(|(&a, &b)| libm::expf(a * (1.0 - t) + b * t))
-                .collect();
+            let v = interpolate_gains(&logs, quality);
+            let c = v.len();
             Tensor::<4>::from_data(TensorData::new(v, [1, c, 1, 1]), device)
         };
         GainSet {
@@ -220,6 +155,7 @@ impl Gains {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quality::*;
 
     #[test]
     fn ladder_positions() {

@@ -10,20 +10,18 @@ use burn::prelude::*;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-/// Small offset that keeps the square-root reparametrisation away from zero.
-const PEDESTAL: f64 = 1.0 / ((1u64 << 36) as f64); // (2^-18)^2
-/// Lower bound of β (as in CompressAI), so the denominator never reaches zero.
-const BETA_MIN: f64 = 1e-6;
+use crate::architecture::gdn::{beta_bound, gamma_bound, PEDESTAL};
+
 /// Initial value of the diagonal of γ.
 const GAMMA_INIT: f64 = 0.1;
 
 /// GDN or inverse GDN over `channels` channels.
 #[derive(Module, Debug)]
 pub struct Gdn {
-    beta: Param<Tensor<1>>,
-    gamma: Param<Tensor<2>>,
+    pub(super) beta: Param<Tensor<1>>,
+    pub(super) gamma: Param<Tensor<2>>,
     #[module(skip)]
-    inverse: bool,
+    pub(super) inverse: bool,
 }
 
 impl Gdn {
@@ -61,39 +59,19 @@ impl Gdn {
         }
     }
 
-    /// Its copy for bit-reproducible inference on the host (see [`super::portable`]): β and γ
-    /// computed from the stored parameters in the same f32 steps as [`Gdn::forward`].
-    /// Inverse GDN only, the one decoding needs.
-    pub(crate) fn host(&self) -> super::portable::InverseGdn {
-        assert!(self.inverse, "only inverse GDN runs on the host");
-        let value = |p: Tensor<1>, bound: f64| -> Vec<f32> {
-            let (bound, pedestal) = (bound as f32, PEDESTAL as f32);
-            super::portable::values(p)
-                .into_iter()
-                .map(|v| {
-                    let v = v.max(bound);
-                    v * v - pedestal
-                })
-                .collect()
-        };
-        let beta = value(self.beta.val(), (BETA_MIN + PEDESTAL).sqrt());
-        let gamma = value(self.gamma.val().flatten(0, 1), PEDESTAL.sqrt());
-        super::portable::InverseGdn::new(beta, &gamma)
-    }
-
     /// Applies the normalization to a `[batch, channels, height, width]` tensor.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let c = self.beta.dims()[0];
         let beta = self
             .beta
             .val()
-            .clamp_min((BETA_MIN + PEDESTAL).sqrt())
+            .clamp_min(beta_bound())
             .square()
             .sub_scalar(PEDESTAL);
         let gamma = self
             .gamma
             .val()
-            .clamp_min(PEDESTAL.sqrt())
+            .clamp_min(gamma_bound())
             .square()
             .sub_scalar(PEDESTAL);
         if super::ops::extended(&x) {

@@ -53,9 +53,9 @@ impl HyperAnalysis {
 /// still gets a useful gradient; the Gaussian conditional bounds them below (0.11).
 #[derive(Module, Debug)]
 pub struct HyperSynthesis {
-    deconv0: ConvTranspose2d,
-    deconv1: ConvTranspose2d,
-    conv2: Conv2d,
+    pub(super) deconv0: ConvTranspose2d,
+    pub(super) deconv1: ConvTranspose2d,
+    pub(super) conv2: Conv2d,
 }
 
 /// Splits a raw output `[scales | means]` of the hyper-synthesis (or of the context model that
@@ -75,18 +75,6 @@ impl HyperSynthesis {
             deconv0: deconv(n, m, 5, 2, device),
             deconv1: deconv(m, m * 3 / 2, 5, 2, device),
             conv2: conv(m * 3 / 2, m * 2, 3, 1, device),
-        }
-    }
-
-    /// Its copy for bit-reproducible inference on the host (see [`super::portable`]).
-    pub(crate) fn host(&self) -> super::portable::HyperSynthesis {
-        use super::portable::Layer;
-        super::portable::HyperSynthesis {
-            layers: [
-                Layer::deconv(&self.deconv0),
-                Layer::deconv(&self.deconv1),
-                Layer::conv(&self.conv2),
-            ],
         }
     }
 

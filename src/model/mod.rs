@@ -10,6 +10,9 @@
 //! model (`context.rs`), which corrects the means and scales of the second pass from the decoded
 //! anchors.
 
+// The training parts are unused in a build that only encodes.
+#![cfg_attr(not(feature = "train"), allow(dead_code, unused_imports))]
+
 mod context;
 mod density;
 mod gain;
@@ -17,106 +20,30 @@ mod gdn;
 mod hyper;
 mod likelihood;
 pub mod ops;
-pub(crate) mod portable;
-mod transforms;
+#[cfg(test)]
+pub(crate) mod portable_copy;
+pub(crate) mod transforms;
 mod widen;
 
-pub use context::{anchor_mask, is_anchor, Context};
-pub use density::{ChannelPmf, FactorizedDensity, TAIL_MASS};
-pub use gain::{
-    ladder_position, ladder_remap, lambda_for_quality, GainSet, Ladder, COMPRESSAI_LADDER,
-    DEFAULT_LADDER, QUALITY_MAX, QUALITY_MIN, RUNGS,
+pub use crate::architecture::{is_anchor, NetworkConfig, DOWNSAMPLING, LATENT_STRIDE};
+pub use crate::quality::{
+    ladder_position, ladder_remap, lambda_for_quality, Ladder, COMPRESSAI_LADDER, DEFAULT_LADDER,
+    QUALITY_MAX, QUALITY_MIN, RUNGS,
 };
+pub use context::{anchor_mask, Context};
+pub use density::{ChannelPmf, FactorizedDensity, TAIL_MASS};
+pub use gain::GainSet;
 pub use likelihood::{bits_per_sample, gaussian_likelihood, SCALE_BOUND};
 
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
+use crate::package::PackageError;
 use gain::Gains;
 use hyper::{split_params, HyperAnalysis, HyperSynthesis};
 use transforms::{Analysis, Synthesis};
 
-/// Total downsampling of the network: images are padded to a multiple of this.
-pub const DOWNSAMPLING: usize = 64;
-/// Downsampling from image to latent y.
-pub const LATENT_STRIDE: usize = 16;
-
 /// Latent rows around a band of [`Network::analyse_bands`] whose pixels its outputs read.
 const ANALYSIS_HALO: usize = 2;
-
-/// Channel counts of the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NetworkConfig {
-    /// Channels of the hyper-latent z and of the hidden layers (of the main transforms too,
-    /// unless `transform_n` says otherwise).
-    pub n: usize,
-    /// Channels of the latent y.
-    pub m: usize,
-    /// Channels of the hidden layers of `g_a` and `g_s` where they differ from `n`: a model
-    /// whose transforms were widened ([`Network::widened`]) for more capacity at high rates.
-    /// Absent from the metadata of models that never were.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transform_n: Option<usize>,
-    /// Whether the latent is coded in two checkerboard passes, the second predicted from the
-    /// first too (see `src/model/context.rs`). Absent from the metadata of models without.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub context: bool,
-}
-
-impl NetworkConfig {
-    /// `n` hidden channels throughout, `m` latent channels.
-    pub const fn new(n: usize, m: usize) -> Self {
-        Self {
-            n,
-            m,
-            transform_n: None,
-            context: false,
-        }
-    }
-
-    /// This shape with or without the checkerboard context model.
-    pub const fn with_context(self, context: bool) -> Self {
-        Self { context, ..self }
-    }
-
-    /// This shape with `t` hidden channels in `g_a` and `g_s` (stored only if `t ≠ n`, so
-    /// that equal shapes compare equal).
-    pub const fn with_transform_n(self, t: usize) -> Self {
-        Self {
-            transform_n: if t == self.n { None } else { Some(t) },
-            ..self
-        }
-    }
-
-    /// Hidden channels of `g_a` and `g_s`.
-    pub const fn transform_channels(&self) -> usize {
-        match self.transform_n {
-            Some(t) => t,
-            None => self.n,
-        }
-    }
-}
-
-/// `N=96 M=192`, with the transforms' width if it differs and the context model if there is
-/// one: `N=96 M=192 T=128 checkerboard`.
-impl std::fmt::Display for NetworkConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "N={} M={}", self.n, self.m)?;
-        if let Some(t) = self.transform_n {
-            write!(f, " T={t}")?;
-        }
-        if self.context {
-            write!(f, " checkerboard")?;
-        }
-        Ok(())
-    }
-}
-
-impl Default for NetworkConfig {
-    fn default() -> Self {
-        Self::new(128, 192)
-    }
-}
 
 /// The whole learned network.
 #[derive(Module, Debug)]
@@ -184,10 +111,7 @@ impl Network {
 
     /// Latent shape `[M, h, w]` and hyper-latent shape `[N, h/4, w/4]` for a padded image size.
     pub fn latent_shapes(&self, height: usize, width: usize) -> ([usize; 3], [usize; 3]) {
-        let n = self.density.channels();
-        let m = self.g_s_channels();
-        let (h, w) = (height / LATENT_STRIDE, width / LATENT_STRIDE);
-        ([m, h, w], [n, h / 4, w / 4])
+        self.config().latent_shapes(height, width)
     }
 
     fn g_s_channels(&self) -> usize {
@@ -315,20 +239,6 @@ impl Network {
     /// Hyper-analysis: y → gained hyper-latent z (before quantisation).
     pub fn hyper_analyse(&self, y: Tensor<4>, gains: &GainSet) -> Tensor<4> {
         self.h_a.forward(y) * gains.hyper.clone()
-    }
-
-    /// Host copies of the networks that choose entropy-coding tables: the hyper-synthesis and
-    /// the context model, if any (see [`portable`]).
-    pub(crate) fn host_entropy_parameters(
-        &self,
-    ) -> (portable::HyperSynthesis, Option<portable::Context>) {
-        (self.h_s.host(), self.context.as_ref().map(Context::host))
-    }
-
-    /// Host copy of the synthesis transform, which decodes to the same pixels on every
-    /// machine (see [`portable`]).
-    pub(crate) fn host_synthesis(&self) -> portable::Synthesis {
-        self.g_s.host()
     }
 
     /// Hyper-synthesis: quantised ẑ → the hyperprior's raw prediction of y, `[scales | means]`
@@ -504,58 +414,80 @@ pub fn weights_to_bytes(network: &Network) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("{e:?}"))
 }
 
-/// Serializes the weights of a model package: convolution kernels and biases (all but ~2 % of
-/// the parameters) in f16, which halves the package; GDN, gains and the z prior stay f32.
+/// Serializes the weights of a model package as safetensors, named by the network's
+/// parameter paths: convolution kernels and biases (all but ~2 % of the parameters) in f16,
+/// which halves the package; GDN, gains and the z prior stay f32.
 ///
-/// Decoding stays exact because the codec only ever runs the f16-rounded network: the package
-/// loader widens these values back to f32 (exactly), and the entropy tables never depend on the
+/// Decoding stays exact because the codec only ever runs the f16-rounded network: the loaders
+/// widen these values back to f32 exactly, and the entropy tables never depend on the
 /// convolution weights.
-pub fn package_weights_to_bytes(network: &Network) -> Result<Vec<u8>, String> {
-    use burn::store::{BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot};
-    let mut store = BurnpackStore::from_bytes(None).with_to_adapter(HalfPrecisionAdapter::new());
-    network
-        .save_into(&mut store)
-        .map_err(|e| format!("{e:?}"))?;
-    store
-        .get_bytes()
-        .map(|b| b.to_vec())
-        .map_err(|e| format!("{e:?}"))
+pub fn package_weights_to_bytes(network: &Network) -> Result<Vec<u8>, PackageError> {
+    use burn::store::{HalfPrecisionAdapter, ModuleSnapshot, SafetensorsStore};
+    let mut store = SafetensorsStore::from_bytes(None).with_to_adapter(HalfPrecisionAdapter::new());
+    network.save_into(&mut store).map_err(PackageError::Store)?;
+    store.get_bytes().map_err(PackageError::Store)
 }
 
-/// Loads the weights of a model package (f16 convolutions as written by
-/// [`package_weights_to_bytes`], or an all-f32 burnpack from older packages) into a fresh
-/// f32 network of `config` on `device`.
+/// Loads the weights of a model package (as written by [`package_weights_to_bytes`]) into a
+/// fresh f32 network of `config` on `device`.
 pub fn load_package_weights(
     bytes: &[u8],
     config: NetworkConfig,
     device: &Device,
-) -> Result<Network, String> {
-    use burn::store::{BurnpackStore, FloatCastAdapter, ModuleSnapshot};
+) -> Result<Network, PackageError> {
+    use burn::store::{FloatCastAdapter, SafetensorsStore};
+    use burn::tensor::DType;
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()))
+        .with_from_adapter(FloatCastAdapter::to(DType::F32));
+    load_into(&mut store, config, device)
+}
+
+/// Loads the weights of a version-1 package (burnpack, f16 convolutions or all f32).
+pub(crate) fn load_burnpack_weights(
+    bytes: &[u8],
+    config: NetworkConfig,
+    device: &Device,
+) -> Result<Network, PackageError> {
+    use burn::store::{BurnpackStore, FloatCastAdapter};
     use burn::tensor::{Bytes, DType};
-    // Widen every float tensor, whatever module holds it: the network computes in f32.
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())))
         .with_from_adapter(FloatCastAdapter::to(DType::F32));
+    load_into(&mut store, config, device)
+}
+
+/// A fresh network of `config` with the weights of `store`, every one of which it must use.
+fn load_into<S: burn::store::ModuleStore>(
+    store: &mut S,
+    config: NetworkConfig,
+    device: &Device,
+) -> Result<Network, PackageError> {
+    use burn::store::ModuleSnapshot;
     let mut network = Network::new(config, device);
     let result = network
-        .load_from(&mut store)
-        .map_err(|e| format!("{e:?}"))?;
+        .load_from(store)
+        .map_err(|e| PackageError::WrongNetwork {
+            config,
+            detail: e.to_string(),
+        })?;
     // Tensors the network has no place for mean the package describes another network (say,
     // one with a context model): decoding with part of its weights would give wrong pixels.
     if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
-        return Err(format!(
-            "weights do not fit a network with {}: {} errors, {} missing and {} unused tensors \
-             (first: {:?})",
+        return Err(PackageError::WrongNetwork {
             config,
-            result.errors.len(),
-            result.missing.len(),
-            result.unused.len(),
-            result
-                .errors
-                .first()
-                .map(|e| format!("{e:?}"))
-                .or_else(|| result.missing.first().map(|m| m.0.clone()))
-                .or_else(|| result.unused.first().cloned())
-        ));
+            detail: format!(
+                "{} errors, {} missing and {} unused tensors (first: {})",
+                result.errors.len(),
+                result.missing.len(),
+                result.unused.len(),
+                result
+                    .errors
+                    .first()
+                    .map(|e| format!("{e:?}"))
+                    .or_else(|| result.missing.first().map(|m| m.0.clone()))
+                    .or_else(|| result.unused.first().cloned())
+                    .unwrap_or_default()
+            ),
+        });
     }
     Ok(network)
 }

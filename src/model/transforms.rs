@@ -102,13 +102,13 @@ impl Analysis {
 /// Synthesis transform: `[B, M, h, w]` → `[B, 3, 16h, 16w]` (not clamped).
 #[derive(Module, Debug)]
 pub struct Synthesis {
-    deconv0: ConvTranspose2d,
-    igdn0: Gdn,
-    deconv1: ConvTranspose2d,
-    igdn1: Gdn,
-    deconv2: ConvTranspose2d,
-    igdn2: Gdn,
-    deconv3: ConvTranspose2d,
+    pub(super) deconv0: ConvTranspose2d,
+    pub(super) igdn0: Gdn,
+    pub(super) deconv1: ConvTranspose2d,
+    pub(super) igdn1: Gdn,
+    pub(super) deconv2: ConvTranspose2d,
+    pub(super) igdn2: Gdn,
+    pub(super) deconv3: ConvTranspose2d,
 }
 
 impl Synthesis {
@@ -122,20 +122,6 @@ impl Synthesis {
             deconv2: deconv(n, n, 5, 2, device),
             igdn2: Gdn::new(n, true, device),
             deconv3: deconv(n, 3, 5, 2, device),
-        }
-    }
-
-    /// Its copy for bit-reproducible inference on the host (see [`super::portable`]).
-    pub(crate) fn host(&self) -> super::portable::Synthesis {
-        use super::portable::Layer;
-        super::portable::Synthesis {
-            layers: [
-                Layer::deconv(&self.deconv0),
-                Layer::deconv(&self.deconv1),
-                Layer::deconv(&self.deconv2),
-                Layer::deconv(&self.deconv3),
-            ],
-            igdn: [self.igdn0.host(), self.igdn1.host(), self.igdn2.host()],
         }
     }
 

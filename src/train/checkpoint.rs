@@ -155,8 +155,7 @@ pub fn load_init(
     let stored = package.metadata.network;
     // A run may ask for more latent channels, or wider transforms, than the package has: the
     // network is widened (`Network::widened` refuses any other change of shape).
-    let network = crate::model::load_package_weights(&package.weights, stored, device)
-        .map_err(err)?
+    let network = crate::model::load_package_weights(&package.weights, stored, device)?
         .widened(config, device)
         .map_err(err)?;
     if stored.m < config.m {

@@ -54,6 +54,9 @@ pub enum TrainError {
     /// An output file (a package, a log, the checkpoint pointer) could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// A model package could not be made or read.
+    #[error(transparent)]
+    Package(#[from] crate::package::PackageError),
 }
 
 /// Settings of a training run (saved as `run.json` in the run directory).

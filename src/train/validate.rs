@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::data::list_images;
 use super::TrainError;
-use crate::codec::Codec;
 use crate::eval::psnr_rgb;
 use crate::package::Package;
+use crate::Codec;
 
 /// Mean results at one quality.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,7 +50,7 @@ pub fn validate(
         let (mut bpp, mut psnr) = (0.0, 0.0);
         for (name, img) in images {
             let err = |e: crate::Error| TrainError::Config(format!("validation of {name}: {e}"));
-            let bytes = model.encode(img, q).map_err(err)?;
+            let bytes = model.encode(img, q).map_err(err)?.bytes;
             let back = model.decode(&bytes).map_err(err)?;
             bpp += 8.0 * bytes.len() as f64 / (img.width() as f64 * img.height() as f64);
             psnr += psnr_rgb(img, &back).map_err(|e| TrainError::Config(e.to_string()))?;

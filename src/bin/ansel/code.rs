@@ -14,8 +14,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ansel::backend::DeviceChoice;
 use ansel::codec_format::{Container, Limits};
 use ansel::model::{QUALITY_MAX, QUALITY_MIN};
-use ansel::refine::Refinement;
 use ansel::Codec;
+use ansel::{EncodeOptions, Package, Refinement};
 
 use crate::io::{format_name, load_image, Sink, Source};
 
@@ -207,14 +207,16 @@ fn load_codec(
     let device = crate::device::select(device.unwrap_or(DeviceChoice::Cpu))?;
     let t = Instant::now();
     let codec = match model {
-        Some(p) => Codec::from_package_file(p).map_err(|e| match e {
-            ansel::Error::Io(_, e) => format!(
-                "{}: cannot read the model package: {}",
-                p.display(),
-                crate::io::io_message(&e)
-            ),
-            e => format!("{}: {e}", p.display()),
-        })?,
+        Some(p) => Package::read(p)
+            .and_then(|package| Codec::from_package(&package))
+            .map_err(|e| match e {
+                ansel::Error::Io { source, .. } => format!(
+                    "{}: cannot read the model package: {}",
+                    p.display(),
+                    crate::io::io_message(&source)
+                ),
+                e => format!("{}: {e}", p.display()),
+            })?,
         None => Codec::embedded()?,
     }
     .on_device(&device);
@@ -408,14 +410,16 @@ fn encode_one(
     let t_load = t.elapsed();
     let t = Instant::now();
     let refinement = Refinement::steps(a.refine);
-    let (stream, quality) = match a.target_bpp {
-        Some(bpp) => codec.encode_to_bpp_with(&img, bpp, refinement),
-        None => {
-            let q = a.quality.unwrap_or(DEFAULT_QUALITY);
-            codec.encode_with(&img, q, refinement).map(|s| (s, q))
-        }
-    }
-    .map_err(|e| format!("{input}: {e}"))?;
+    let options = match a.target_bpp {
+        Some(bpp) => EncodeOptions::bits_per_pixel(bpp),
+        None => EncodeOptions::quality(a.quality.unwrap_or(DEFAULT_QUALITY)),
+    };
+    let ansel::Encoded {
+        bytes: stream,
+        quality,
+    } = codec
+        .encode(&img, options.refine(refinement))
+        .map_err(|e| format!("{input}: {e}"))?;
     let t_code = t.elapsed();
     let t = Instant::now();
     job.output.write(&stream, a.run.force)?;

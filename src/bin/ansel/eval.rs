@@ -16,8 +16,8 @@ use ansel::eval::{
 };
 use ansel::image_io::Conversion;
 use ansel::output::{self, Existing};
-use ansel::refine::Refinement;
 use ansel::Codec;
+use ansel::Refinement;
 
 /// Arguments of `ansel eval`.
 #[derive(Args)]
@@ -176,7 +176,7 @@ struct Measured {
 fn measure(a: &EvalArgs, dataset: &Path, started: Instant) -> Result<Measured> {
     let device = crate::device::select(a.device)?;
     let codec = match &a.model {
-        Some(p) => Codec::from_package_file(p)?,
+        Some(p) => Codec::from_package(&ansel::Package::read(p)?)?,
         None => Codec::embedded()?,
     }
     .on_device(&device);

@@ -173,7 +173,7 @@ pub fn load_image(bytes: &[u8], source: &Source) -> Result<LoadedImage, String> 
     let name = format_name(format);
     let bad = |e: image::ImageError| format!("{source}: cannot decode the {name} image: {e}");
     let (width, height) = reader()?.into_dimensions().map_err(bad)?;
-    ansel::codec::check_dimensions(width, height).map_err(|e| format!("{source}: {e}"))?;
+    ansel::check_dimensions(width, height).map_err(|e| format!("{source}: {e}"))?;
     let decoded = reader()?.decode().map_err(bad)?;
     let color = decoded.color();
     let mut warnings = Vec::new();

@@ -1,14 +1,19 @@
-//! `ansel model`: what a model package is (the embedded default model unless `--model`).
+//! `ansel model`: what a model package is (the embedded default model unless `--model`), and
+//! `ansel model convert`, which rewrites a version-1 package in the current format.
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
-use ansel::Codec;
+use ansel::output::{self, Existing};
+use ansel::{Codec, Package};
 
 /// Arguments of `ansel model`.
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ModelArgs {
+    #[command(subcommand)]
+    action: Option<ModelAction>,
     /// Model package to describe instead of the embedded default model.
     #[arg(long, value_name = "PKG")]
     model: Option<PathBuf>,
@@ -17,10 +22,59 @@ pub struct ModelArgs {
     json: bool,
 }
 
+/// What `ansel model` can do besides describing a package.
+#[derive(Subcommand)]
+enum ModelAction {
+    /// Rewrite a version-1 model package (burn weights) as a current one, under the same
+    /// model id: streams made with the old package decode with the new one, to the same pixels
+    Convert {
+        /// The version-1 package.
+        input: PathBuf,
+        /// Where to write the converted package.
+        #[arg(short, long, value_name = "PKG")]
+        output: PathBuf,
+        /// Replace the package's note (training runs, machine) with TEXT.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// Overwrite an existing output file.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
 /// Runs `ansel model`.
 pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(ModelAction::Convert {
+        input,
+        output,
+        note,
+        force,
+    }) = a.action
+    {
+        let bytes = std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let mut package = ansel::train::export::convert_v1(&bytes)
+            .map_err(|e| format!("{}: {e}", input.display()))?;
+        if let Some(note) = note {
+            package.metadata.note = note;
+        }
+        // The converted package must load, and under the old id.
+        let codec = Codec::from_package(&package)?;
+        let existing = if force {
+            Existing::Replace
+        } else {
+            Existing::Refuse
+        };
+        output::write(&output, &package.to_bytes(), existing)?;
+        outln!(
+            "converted {} → {} (model {})",
+            input.display(),
+            output.display(),
+            codec.id()
+        );
+        return Ok(());
+    }
     let codec = match &a.model {
-        Some(p) => Codec::from_package_file(p)?,
+        Some(p) => Codec::from_package(&Package::read(p)?)?,
         None => Codec::embedded()?,
     };
     let m = codec.metadata();

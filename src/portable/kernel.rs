@@ -364,12 +364,13 @@ fn small_row_body<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "encode"))]
 mod tests {
     use super::*;
-    use crate::model::portable::tests::{bits, random};
-    use crate::model::portable::values;
+    use crate::model::portable_copy::{deconv_layer, values};
     use crate::model::transforms::deconv;
+    use crate::portable::bits;
+    use crate::portable::tests::random;
     use burn::prelude::*;
 
     /// Every kernel and vector width gives the same bits: the dispatched one, the plain
@@ -392,7 +393,7 @@ mod tests {
             (6, 8, 4, 3),
             (16, 96, 3, 4),
         ] {
-            let layer = Layer::deconv(&deconv(cin, cout, 5, 2, &device));
+            let layer = deconv_layer(&deconv(cin, cout, 5, 2, &device));
             let x = Map::from_planar(&values(random([1, cin, h, w], &device)), [cin, h, w]);
             let fast = run::<A>(&layer, &x);
             let padded = Padded::new(&layer, &x, [fast.h, fast.w], PIXELS * 2, false);

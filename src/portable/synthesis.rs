@@ -22,14 +22,14 @@ const MIN_BAND_ROWS: usize = 16;
 
 /// A synthesis transform's host copy: four (transposed) convolutions with inverse GDN
 /// between them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Synthesis {
     pub layers: [Layer; 4],
     pub igdn: [InverseGdn; 3],
 }
 
 /// `y_i = x_i · sqrt(β_i + Σ_j γ_ij · x_j²)`, with β and γ as the network computes them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct InverseGdn {
     /// β and γ as a 1×1 convolution of x² (`[j][i]`, i.e. input channel, then output).
     pub norm: Layer,
@@ -177,11 +177,12 @@ impl InverseGdn {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "encode"))]
 mod tests {
-    use crate::model::portable::tests::{bits, random};
-    use crate::model::portable::values;
+    use crate::model::portable_copy::values;
     use crate::model::transforms::Synthesis as DeviceSynthesis;
+    use crate::portable::bits;
+    use crate::portable::tests::random;
     use burn::module::{Module, ModuleMapper, Param};
     use burn::prelude::*;
     use burn::tensor::Distribution;
@@ -209,7 +210,7 @@ mod tests {
         let gained = y.clone()
             * Tensor::<1>::from_floats(gain_inv.as_slice(), &device).reshape([1, 12, 1, 1]);
         let want = values(net.forward(gained));
-        let got = net.host().forward(&values(y), [12, h, w], &gain_inv);
+        let got = net.portable().forward(&values(y), [12, h, w], &gain_inv);
         assert_eq!((got.h, got.w, got.c), (16 * h, 16 * w, 3));
         for (a, b) in got.to_planar().iter().zip(&want) {
             assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{a} against {b}");
@@ -219,7 +220,9 @@ mod tests {
     #[test]
     fn bands_give_the_bits_of_the_whole_image() {
         let device = Device::flex();
-        let net = DeviceSynthesis::new(16, 8, &device).map(&mut Jitter).host();
+        let net = DeviceSynthesis::new(16, 8, &device)
+            .map(&mut Jitter)
+            .portable();
         let (h, w) = (11, 3);
         let y = values(random([1, 8, h, w], &device));
         let gain_inv: Vec<f32> = (0..8).map(|c| 0.7 + c as f32 / 9.0).collect();
@@ -245,7 +248,7 @@ mod tests {
     #[test]
     fn a_band_reads_the_latent_rows_its_outputs_reach() {
         let device = Device::flex();
-        let net = DeviceSynthesis::new(8, 4, &device).host();
+        let net = DeviceSynthesis::new(8, 4, &device).portable();
         // Four 5×5 transposed convolutions of stride 2: one latent row above, two below.
         assert_eq!(net.latent_rows(16 * 10..16 * 20, 40), 9..22);
         assert_eq!(net.latent_rows(0..16 * 20, 40), 0..22);
@@ -255,7 +258,9 @@ mod tests {
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
         let device = Device::flex();
-        let net = DeviceSynthesis::new(16, 8, &device).map(&mut Jitter).host();
+        let net = DeviceSynthesis::new(16, 8, &device)
+            .map(&mut Jitter)
+            .portable();
         let y = values(random([1, 8, 3, 4], &device));
         let run = |threads| {
             rayon::ThreadPoolBuilder::new()

@@ -22,19 +22,18 @@
 //! Tensors here are channels-last (`[h][w][c]`), so the innermost loop runs over output
 //! channels with a contiguous weight row.
 
-use burn::nn::conv::{Conv2d, ConvTranspose2d};
-use burn::nn::PaddingConfig2d;
-use burn::prelude::*;
 use rayon::prelude::*;
 
+use crate::architecture::{is_anchor, LEAKY_SLOPE as SLOPE};
 use kernel::{Arith, Separate};
 
 mod kernel;
+mod model;
 mod synthesis;
+#[cfg(all(test, feature = "encode"))]
+pub(crate) use model::inverse_gdn;
+pub(crate) use model::Model;
 pub(crate) use synthesis::{InverseGdn, Synthesis, BAND_BYTES};
-
-/// Slope of the leaky ReLUs, the network's own.
-const SLOPE: f32 = super::hyper::SLOPE as f32;
 
 /// A channels-last feature map: `data[(y * w + x) * c + channel]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,14 +76,6 @@ impl Map {
             .collect()
     }
 
-    /// The same values as a `[1, c, h, w]` tensor on `device`.
-    pub fn to_tensor(&self, device: &Device) -> Tensor<4> {
-        Tensor::from_data(
-            TensorData::new(self.to_planar(), [1, self.c, self.h, self.w]),
-            device,
-        )
-    }
-
     /// `max(v, SLOPE·v)` in each element, i.e. `v` or `SLOPE · v`.
     fn leaky_relu(mut self) -> Self {
         for v in &mut self.data {
@@ -97,7 +88,7 @@ impl Map {
 }
 
 /// One (transposed) convolution with square kernels, groups of one and symmetric padding.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Layer {
     cin: usize,
     cout: usize,
@@ -111,57 +102,56 @@ pub(crate) struct Layer {
     bias: Vec<f32>,
 }
 
-/// A tensor's elements, in its order.
-pub(super) fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_to_vec()
-        .expect("f32 weights")
-}
-
 impl Layer {
-    /// The host copy of a convolution of the network.
-    pub fn conv(conv: &Conv2d) -> Self {
-        let [cout, cin, k, k2] = conv.weight.dims();
-        assert!(k == k2 && conv.groups == 1 && conv.dilation == [1, 1]);
-        assert_eq!(conv.stride[0], conv.stride[1]);
-        let pad = match conv.padding {
-            PaddingConfig2d::Explicit(t, l, b, r) if t == l && t == b && t == r => t,
-            PaddingConfig2d::Valid => 0,
-            ref p => panic!("padding {p:?} is not used by the network"),
-        };
-        let w = values(conv.weight.val());
+    /// A convolution from its weights in the usual `[cout][cin][k][k]` layout, padded by
+    /// `k / 2` on every side.
+    pub fn conv(weight: &[f32], [cout, cin, k]: [usize; 3], bias: Vec<f32>, stride: usize) -> Self {
+        assert_eq!(
+            weight.len(),
+            cout * cin * k * k,
+            "weights of the wrong size"
+        );
+        assert_eq!(bias.len(), cout, "one bias per output");
         Self {
             cin,
             cout,
             k,
-            stride: conv.stride[0],
-            pad,
+            stride,
+            pad: k / 2,
             transposed: None,
             weight: taps_last([k, cin, cout], |co, ci, tap| {
-                w[(co * cin + ci) * k * k + tap]
+                weight[(co * cin + ci) * k * k + tap]
             }),
-            bias: bias_of(conv.bias.as_ref().map(|b| b.val()), cout),
+            bias,
         }
     }
 
-    /// The host copy of a transposed convolution of the network.
-    pub fn deconv(deconv: &ConvTranspose2d) -> Self {
-        let [cin, cout, k, k2] = deconv.weight.dims();
-        assert!(k == k2 && deconv.groups == 1 && deconv.dilation == [1, 1]);
-        assert!(deconv.stride[0] == deconv.stride[1] && deconv.padding[0] == deconv.padding[1]);
-        let w = values(deconv.weight.val());
+    /// A transposed convolution from its weights in the usual `[cin][cout][k][k]` layout,
+    /// padded by `k / 2` with `stride − 1` rows and columns of output padding, so that it
+    /// multiplies the size by `stride`.
+    pub fn deconv(
+        weight: &[f32],
+        [cin, cout, k]: [usize; 3],
+        bias: Vec<f32>,
+        stride: usize,
+    ) -> Self {
+        assert_eq!(
+            weight.len(),
+            cout * cin * k * k,
+            "weights of the wrong size"
+        );
+        assert_eq!(bias.len(), cout, "one bias per output");
         Self {
             cin,
             cout,
             k,
-            stride: deconv.stride[0],
-            pad: deconv.padding[0],
-            transposed: Some(deconv.padding_out[0]),
+            stride,
+            pad: k / 2,
+            transposed: Some(stride - 1),
             weight: taps_last([k, cin, cout], |co, ci, tap| {
-                w[(ci * cout + co) * k * k + tap]
+                weight[(ci * cout + co) * k * k + tap]
             }),
-            bias: bias_of(deconv.bias.as_ref().map(|b| b.val()), cout),
+            bias,
         }
     }
 
@@ -187,12 +177,8 @@ fn taps_last([k, cin, cout]: [usize; 3], at: impl Fn(usize, usize, usize) -> f32
         .collect()
 }
 
-fn bias_of(bias: Option<Tensor<1>>, cout: usize) -> Vec<f32> {
-    bias.map_or_else(|| vec![0.0; cout], values)
-}
-
 /// The hyper-synthesis on the host: ẑ (times the hyper gain) → `[scales | means]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HyperSynthesis {
     pub layers: [Layer; 3],
 }
@@ -209,7 +195,7 @@ impl HyperSynthesis {
 }
 
 /// A checkerboard context model on the host (see `context.rs` for what it computes).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Context {
     pub conv: Layer,
     pub params: [Layer; 3],
@@ -255,7 +241,7 @@ impl Context {
                         let Some(c) = (column + kx).checked_sub(pad).filter(|&c| c < w) else {
                             continue;
                         };
-                        if !super::is_anchor(r, c) {
+                        if !is_anchor(r, c) {
                             continue;
                         }
                         let input = &x.data[(r * w + c) * m..][..m];
@@ -310,7 +296,7 @@ impl Context {
 /// The positions (row-major) of `map` that are anchors, or that are not.
 fn positions(map: &Map, anchors: bool) -> Vec<usize> {
     (0..map.h * map.w)
-        .filter(|&p| super::is_anchor(p / map.w, p % map.w) == anchors)
+        .filter(|&p| is_anchor(p / map.w, p % map.w) == anchors)
         .collect()
 }
 
@@ -322,20 +308,24 @@ pub(crate) fn split_params(raw: &Map) -> (Vec<f32>, Vec<f32>) {
     (planar[half..].to_vec(), scales)
 }
 
+/// The bit patterns of `values`, to compare floats exactly.
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// Against the burn network's layers, which the portable ones copy.
+#[cfg(all(test, feature = "encode"))]
+pub(crate) mod tests {
     use super::*;
+    use crate::model::portable_copy::{conv_layer, deconv_layer, values};
     use crate::model::transforms::{conv, deconv};
+    use burn::prelude::*;
     use burn::tensor::Distribution;
 
     /// A tensor of standard normal values.
-    pub(super) fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
+    pub(crate) fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
         Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
-    }
-
-    /// The bit patterns of `values`, to compare floats exactly.
-    pub(super) fn bits(values: &[f32]) -> Vec<u32> {
-        values.iter().map(|v| v.to_bits()).collect()
     }
 
     fn close(host: &[f32], backend: Tensor<4>) {
@@ -358,7 +348,7 @@ pub(super) mod tests {
         ] {
             let c = conv(6, cout, k, s, &device);
             let x = random([1, 6, h, w], &device);
-            let host = Layer::conv(&c).forward(&Map::from_planar(&values(x.clone()), [6, h, w]));
+            let host = conv_layer(&c).forward(&Map::from_planar(&values(x.clone()), [6, h, w]));
             assert_eq!((host.h, host.w, host.c), {
                 let [_, c, h, w] = c.forward(x.clone()).dims();
                 (h, w, c)
@@ -368,7 +358,7 @@ pub(super) mod tests {
         for (h, w) in [(3, 4), (1, 1), (5, 2)] {
             let d = deconv(7, 9, 5, 2, &device);
             let x = random([1, 7, h, w], &device);
-            let host = Layer::deconv(&d).forward(&Map::from_planar(&values(x.clone()), [7, h, w]));
+            let host = deconv_layer(&d).forward(&Map::from_planar(&values(x.clone()), [7, h, w]));
             assert_eq!((host.h, host.w), (2 * h, 2 * w));
             close(&host.to_planar(), d.forward(x));
         }
@@ -382,7 +372,7 @@ pub(super) mod tests {
             .conv
             .forward(&Map::from_planar(anchors, [hyper.c / 2, h, w]));
         for (p, f) in features.data.chunks_exact_mut(features.c).enumerate() {
-            if crate::model::is_anchor(p / w, p % w) {
+            if is_anchor(p / w, p % w) {
                 f.fill(0.0);
             }
         }
@@ -409,12 +399,12 @@ pub(super) mod tests {
     fn each_context_pass_gives_the_bits_of_the_whole_map_where_it_is_used() {
         let device = Device::flex();
         let m = 6;
-        let context = crate::model::Context::new(m, &device).host();
+        let context = crate::model::Context::new(m, &device).portable();
         for (h, w) in [(5, 7), (1, 1), (2, 9), (8, 3)] {
             let hyper = Map::from_planar(&values(random([1, 2 * m, h, w], &device)), [2 * m, h, w]);
             let mut anchors = values(random([1, m, h, w], &device));
             for (i, v) in anchors.iter_mut().enumerate() {
-                if !crate::model::is_anchor(i / w % h, i % w) {
+                if !is_anchor(i / w % h, i % w) {
                     *v = 0.0;
                 }
             }
@@ -441,7 +431,7 @@ pub(super) mod tests {
                     )
                     .enumerate()
                 {
-                    let used = crate::model::is_anchor(p / w, p % w) == pass;
+                    let used = is_anchor(p / w, p % w) == pass;
                     assert_eq!(
                         bits(g),
                         bits(if used { wv } else { hv }),
@@ -514,11 +504,11 @@ pub(super) mod tests {
     fn layers_give_the_bits_of_the_definition() {
         let device = Device::flex();
         for (layer, h, w) in [
-            (Layer::conv(&conv(19, 80, 3, 1, &device)), 5, 6),
-            (Layer::conv(&conv(7, 64, 5, 2, &device)), 9, 11),
-            (Layer::deconv(&deconv(13, 21, 5, 2, &device)), 5, 6),
-            (Layer::deconv(&deconv(16, 48, 5, 2, &device)), 4, 9),
-            (Layer::deconv(&deconv(12, 3, 5, 2, &device)), 3, 5),
+            (conv_layer(&conv(19, 80, 3, 1, &device)), 5, 6),
+            (conv_layer(&conv(7, 64, 5, 2, &device)), 9, 11),
+            (deconv_layer(&deconv(13, 21, 5, 2, &device)), 5, 6),
+            (deconv_layer(&deconv(16, 48, 5, 2, &device)), 4, 9),
+            (deconv_layer(&deconv(12, 3, 5, 2, &device)), 3, 5),
         ] {
             let x = Map::from_planar(
                 &values(random([1, layer.cin, h, w], &device)),
@@ -538,7 +528,7 @@ pub(super) mod tests {
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
         let device = Device::flex();
-        let layer = Layer::conv(&conv(16, 24, 3, 1, &device));
+        let layer = conv_layer(&conv(16, 24, 3, 1, &device));
         let x = Map::from_planar(&values(random([1, 16, 9, 7], &device)), [16, 9, 7]);
         let run = |threads| {
             rayon::ThreadPoolBuilder::new()

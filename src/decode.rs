@@ -1,0 +1,148 @@
+//! Decoding: container → z stream → side information → y stream, pass by pass → portable
+//! synthesis → pixels. Runs entirely on the host, in arithmetic that gives the same pixels on
+//! every machine, and needs no burn.
+
+use std::io::Read;
+
+use codec_format::{ColorLayout, Container, ModelId, SectionKind};
+use image::RgbImage;
+
+use crate::entropy;
+use crate::latent::LatentCoder;
+use crate::limits::LIMITS;
+use crate::package::{ModelMetadata, Package};
+use crate::pixels::{padded_len, put_rows};
+use crate::portable::{self, BAND_BYTES};
+use crate::{quality, Error};
+
+/// The default model package, trained by the ansel project (see `assets/MODEL.md`).
+pub(crate) static DEFAULT_PACKAGE: &[u8] = include_bytes!("../assets/default.anselpkg");
+
+/// A decoder for the streams of one model.
+///
+/// It runs the model's synthesis and entropy models on the host, with no burn: a build with
+/// `default-features = false` decodes (and runs in a browser through wasm).
+///
+/// ```
+/// let decoder = ansel::Decoder::embedded()?;
+/// # let picture = image::RgbImage::from_fn(40, 24, |x, y| image::Rgb([x as u8 * 6, y as u8 * 9, 80]));
+/// # let stream = ansel::Codec::embedded()?.encode(&picture, 4.0)?.bytes;
+/// let image = decoder.decode(&stream)?;
+/// assert_eq!(image.dimensions(), (40, 24));
+/// # Ok::<(), ansel::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    pub(crate) model: portable::Model,
+    pub(crate) coder: LatentCoder,
+    /// How large the synthesis' bands may grow (bytes of the widest activation).
+    pub(crate) band_bytes: usize,
+    id: ModelId,
+    metadata: ModelMetadata,
+}
+
+impl Decoder {
+    /// The decoder of the default model embedded in the library.
+    pub fn embedded() -> Result<Self, Error> {
+        Self::from_package(&Package::from_bytes(DEFAULT_PACKAGE)?)
+    }
+
+    /// The decoder of a model package.
+    pub fn from_package(package: &Package) -> Result<Self, Error> {
+        let config = package.metadata.network;
+        let weights = crate::package::weights::Weights::parse(&package.weights, config)?;
+        Ok(Self {
+            model: portable::Model::from_weights(&weights, config)?,
+            coder: LatentCoder::new(package)?,
+            band_bytes: BAND_BYTES,
+            id: ModelId {
+                arch: package.metadata.arch,
+                hash: package.id(),
+            },
+            metadata: package.metadata.clone(),
+        })
+    }
+
+    /// Identity written into (and checked against) every stream.
+    pub fn id(&self) -> ModelId {
+        self.id
+    }
+
+    /// Metadata of the package.
+    pub fn metadata(&self) -> &ModelMetadata {
+        &self.metadata
+    }
+
+    /// Decompresses an `.ansel` stream made with this model.
+    pub fn decode(&self, bytes: &[u8]) -> Result<RgbImage, Error> {
+        self.decode_container(&Container::from_bytes(bytes, &LIMITS)?)
+    }
+
+    /// Decompresses one `.ansel` file from a reader (reads exactly the file's bytes).
+    pub fn decode_from(&self, input: impl Read) -> Result<RgbImage, Error> {
+        self.decode_container(&Container::read_from(input, &LIMITS)?)
+    }
+
+    /// Decompresses a parsed container.
+    pub(crate) fn decode_container(&self, container: &Container) -> Result<RgbImage, Error> {
+        let h = &container.header;
+        if h.model != self.id {
+            return Err(Error::WrongModel {
+                stream: h.model,
+                loaded: self.id,
+            });
+        }
+        if h.color != ColorLayout::Rgb8 {
+            return Err(Error::UnsupportedColor(h.color));
+        }
+        quality::check(h.quality)?;
+        if container.tiles.len() != 1 || h.tile_width != h.width || h.tile_height != h.height {
+            return Err(Error::Tiled);
+        }
+        let tile = &container.tiles[0];
+        let section = |kind| {
+            tile.section(kind).ok_or(Error::Corrupt(match kind {
+                SectionKind::HyperLatent => "missing hyper-latent section",
+                _ => "missing latent section",
+            }))
+        };
+        let (ph, pw) = (padded_len(h.height) as usize, padded_len(h.width) as usize);
+        let ([m, yh, yw], z_shape) = self.metadata.network.latent_shapes(ph, pw);
+        let z_symbols = self
+            .coder
+            .decode_z(section(SectionKind::HyperLatent)?, z_shape)?;
+        let side = self
+            .coder
+            .side_information(&self.model, &z_symbols, z_shape, h.quality);
+        let mut stream = entropy::Decoder::new(section(SectionKind::Latent)?)?;
+        let mut derived = Vec::with_capacity(m * yh * yw);
+        let latent = self
+            .coder
+            .code_latent(&self.model, side, [m, yh, yw], |_, _, indexes| {
+                derived.extend_from_slice(indexes);
+                // Check the indexes once all are known: before decoding anything from a model
+                // without a context, before the second pass of one with.
+                if derived.len() == m * yh * yw {
+                    let check = entropy::index_checksum(&derived);
+                    if check != tile.index_check {
+                        return Err(Error::IndexMismatch {
+                            stream: tile.index_check,
+                            derived: check,
+                        });
+                    }
+                }
+                Ok(stream.decode(indexes, &self.coder.y_tables)?)
+            })?;
+        stream.finish()?;
+        let mut image = RgbImage::new(h.width, h.height);
+        let synthesis = &self.model.synthesis;
+        synthesis.forward_bands(
+            &latent.values,
+            [m, yh, yw],
+            &self.model.latent_gain_inv(h.quality),
+            synthesis.band_rows(yw, self.band_bytes),
+            |first, rows| put_rows(&mut image, first, &rows.data, pw),
+        );
+        Ok(image)
+    }
+}

@@ -1,0 +1,583 @@
+//! Encoding: pad → `g_a·gain` = y → `h_a·hgain` = z → z stream → side information (on the
+//! host, as the decoder derives it) → optional refinement of y → y stream → container.
+//!
+//! The analysis transforms run in burn on the selected device; everything that decides how
+//! bits are read runs on the host through the [`Decoder`]'s own latent coder, so a stream
+//! encoded on any device decodes everywhere to the same pixels.
+
+use burn::prelude::*;
+use image::RgbImage;
+
+use codec_format::{ColorLayout, Container, Header, ModelId, Section, SectionKind, Tile};
+
+use crate::backend::SelectedDevice;
+use crate::decode::{Decoder, DEFAULT_PACKAGE};
+use crate::limits::LIMITS;
+use crate::model::Network;
+use crate::package::{ModelMetadata, Package, PackageError};
+use crate::pixels::to_padded_planes;
+use crate::quality::{self, Ladder};
+use crate::Error;
+
+#[cfg(feature = "eval")]
+mod diagnostics;
+mod rate_search;
+pub(crate) mod refine;
+
+#[cfg(feature = "eval")]
+pub use diagnostics::RateReport;
+pub use refine::Refinement;
+
+/// How large a stream to make: a quality, or a target size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rate {
+    /// Quality from 1 (smallest) to 8 (best), fractions allowed.
+    Quality(f32),
+    /// The quality whose stream comes closest to this many bits per pixel (a search over
+    /// several encodes, see [`Codec::encode`]).
+    BitsPerPixel(f64),
+}
+
+/// What [`Codec::encode`] makes: the rate, and how hard to work for it.
+///
+/// ```
+/// use ansel::{EncodeOptions, Rate, Refinement};
+/// let options = EncodeOptions::quality(5.5).refine(Refinement::steps(4));
+/// assert_eq!(options.rate, Rate::Quality(5.5));
+/// let by_size = EncodeOptions::bits_per_pixel(0.5);
+/// assert_eq!(by_size.refinement, Refinement::NONE);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EncodeOptions {
+    /// The rate.
+    pub rate: Rate,
+    /// Gradient steps on the image's own latent before coding it (none by default).
+    pub refinement: Refinement,
+}
+
+impl EncodeOptions {
+    /// Encode at `quality` (1..=8, fractions allowed), without refinement.
+    pub const fn quality(quality: f32) -> Self {
+        Self {
+            rate: Rate::Quality(quality),
+            refinement: Refinement::NONE,
+        }
+    }
+
+    /// Encode at the quality closest to `bpp` bits per pixel, without refinement.
+    pub const fn bits_per_pixel(bpp: f64) -> Self {
+        Self {
+            rate: Rate::BitsPerPixel(bpp),
+            refinement: Refinement::NONE,
+        }
+    }
+
+    /// These options with `refinement` (see [`Refinement`]).
+    pub const fn refine(self, refinement: Refinement) -> Self {
+        Self { refinement, ..self }
+    }
+}
+
+/// A quality alone: `codec.encode(&image, 4.0)`.
+impl From<f32> for EncodeOptions {
+    fn from(quality: f32) -> Self {
+        Self::quality(quality)
+    }
+}
+
+/// An encoded stream and the quality it was coded at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    /// The `.ansel` stream.
+    pub bytes: Vec<u8>,
+    /// The quality it was coded at (the one asked for, or the one a rate search found).
+    pub quality: f32,
+}
+
+/// An encoder and decoder built from one model package.
+///
+/// ```no_run
+/// let codec = ansel::Codec::embedded()?;
+/// let image = image::open("photo.png")?.to_rgb8();
+/// let stream = codec.encode(&image, 4.0)?.bytes;
+/// let decoded = codec.decode(&stream)?;
+/// assert_eq!(decoded.dimensions(), image.dimensions());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Codec {
+    pub(crate) decoder: Decoder,
+    pub(crate) network: Network,
+    pub(crate) device: Device,
+    /// λ of each quality rung (what refinement weighs distortion with).
+    pub(crate) ladder: Ladder,
+}
+
+impl Codec {
+    /// The codec of the default model embedded in the library.
+    pub fn embedded() -> Result<Self, Error> {
+        Self::from_package(&Package::from_bytes(DEFAULT_PACKAGE)?)
+    }
+
+    /// The codec of a model package, on the CPU.
+    pub fn from_package(package: &Package) -> Result<Self, Error> {
+        let device = Device::flex();
+        let ladder: Ladder = package
+            .metadata
+            .lambdas
+            .as_slice()
+            .try_into()
+            .ok()
+            .filter(|l: &Ladder| l.iter().all(|v| v.is_finite() && *v > 0.0))
+            .ok_or_else(|| PackageError::Lambdas(package.metadata.lambdas.clone()))?;
+        Ok(Self {
+            decoder: Decoder::from_package(package)?,
+            network: crate::model::load_package_weights(
+                &package.weights,
+                package.metadata.network,
+                &device,
+            )?,
+            device,
+            ladder,
+        })
+    }
+
+    /// Moves the encoder's networks to another device (see [`crate::backend`]). Streams stay
+    /// interchangeable: the entropy-coding decisions are made on the host, and decoding runs
+    /// there entirely, to the same pixels on every machine.
+    pub fn on_device(self, device: &SelectedDevice) -> Self {
+        let device = device.device().clone();
+        Self {
+            network: self.network.to_device(&device),
+            device,
+            ..self
+        }
+    }
+
+    /// The decoder of this codec's model.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// Identity written into (and checked against) every stream.
+    pub fn id(&self) -> ModelId {
+        self.decoder.id()
+    }
+
+    /// Metadata of the package.
+    pub fn metadata(&self) -> &ModelMetadata {
+        self.decoder.metadata()
+    }
+
+    /// Number of learned parameters of the network (transforms, gains, density of z).
+    pub fn parameter_count(&self) -> usize {
+        burn::module::Module::num_params(&self.network)
+    }
+
+    /// Compresses an image into an `.ansel` stream: at a quality (`4.0` or
+    /// [`EncodeOptions::quality`]) or at the quality closest to a number of bits per pixel
+    /// ([`EncodeOptions::bits_per_pixel`], a search of typically 3 or 4 encodes, see
+    /// `src/encode/rate_search.rs`), optionally refining the latent first
+    /// ([`EncodeOptions::refine`]: slower, by about four plain encodes per step, and never
+    /// worse by the model's own rate-distortion measure).
+    ///
+    /// ```
+    /// use ansel::{EncodeOptions, Refinement};
+    /// let codec = ansel::Codec::embedded()?;
+    /// let image = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 128]));
+    /// let at_5 = codec.encode(&image, 5.0)?;
+    /// let target = 8.0 * at_5.bytes.len() as f64 / (64.0 * 48.0);
+    /// let sized = codec.encode(&image, EncodeOptions::bits_per_pixel(target))?;
+    /// assert!((1.0..=8.0).contains(&sized.quality));
+    /// let refined = codec.encode(&image, EncodeOptions::quality(5.0).refine(Refinement::steps(2)))?;
+    /// assert_eq!(codec.decode(&refined.bytes)?.dimensions(), (64, 48));
+    /// # Ok::<(), ansel::Error>(())
+    /// ```
+    pub fn encode(
+        &self,
+        image: &RgbImage,
+        options: impl Into<EncodeOptions>,
+    ) -> Result<Encoded, Error> {
+        let EncodeOptions { rate, refinement } = options.into();
+        let (bytes, quality) = match rate {
+            Rate::Quality(q) => (self.encode_at(image, q, refinement)?, q),
+            Rate::BitsPerPixel(bpp) => rate_search::search(self, image, bpp, refinement)?,
+        };
+        Ok(Encoded { bytes, quality })
+    }
+
+    /// Decompresses an `.ansel` stream made with this model (see [`Decoder::decode`]).
+    pub fn decode(&self, bytes: &[u8]) -> Result<RgbImage, Error> {
+        self.decoder.decode(bytes)
+    }
+
+    /// The stream of `image` at `quality`.
+    pub(crate) fn encode_at(
+        &self,
+        image: &RgbImage,
+        quality: f32,
+        refinement: Refinement,
+    ) -> Result<Vec<u8>, Error> {
+        quality::check(quality)?;
+        let (width, height) = image.dimensions();
+        let header = Header {
+            width,
+            height,
+            color: ColorLayout::Rgb8,
+            model: self.id(),
+            quality,
+            tile_width: width,
+            tile_height: height,
+        };
+        header.validate(&LIMITS)?;
+        let decoder = &self.decoder;
+        let (planes, ph, pw) = to_padded_planes(image);
+        let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
+        let gains = self.network.gains_for_quality(quality, &self.device);
+        let x_padded = x.clone();
+        // Refining holds the whole image's activations anyway (it runs g_s on the device).
+        let y = if refinement.is_active() {
+            self.network.analyse(x, &gains)
+        } else {
+            let band = decoder
+                .model
+                .synthesis
+                .band_rows(pw / crate::architecture::LATENT_STRIDE, decoder.band_bytes);
+            self.network.analyse_bands(x, &gains, band)
+        };
+        let z = self.network.hyper_analyse(y.clone(), &gains);
+        let [_, n, zh, zw] = z.dims();
+        let z_symbols = decoder.coder.z_symbols(&to_vec(z), zh * zw);
+        let z_stream = decoder.coder.encode_z(&z_symbols, [n, zh, zw])?;
+
+        let side = decoder
+            .coder
+            .side_information(&decoder.model, &z_symbols, [n, zh, zw], quality);
+        let problem = refine::Problem {
+            network: &self.network,
+            gains: &gains,
+            lambda: quality::lambda_for_quality(&self.ladder, quality),
+            x: x_padded,
+            hyper: map_to_tensor(&side.raw, &self.device),
+            height: height as usize,
+            width: width as usize,
+        };
+        let y = refine::refine(&problem, y, refinement);
+        let [_, m, yh, yw] = y.dims();
+        let y = to_vec(y);
+        let latent = decoder.coder.code_latent(
+            &decoder.model,
+            side,
+            [m, yh, yw],
+            |positions, means, _| {
+                Ok(positions
+                    .iter()
+                    .map(|&p| (y[p] - means[p]).round() as i32)
+                    .collect())
+            },
+        )?;
+        let y_stream =
+            crate::entropy::encode(&latent.symbols, &latent.indexes, &decoder.coder.y_tables)?;
+        let container = Container {
+            header,
+            tiles: vec![Tile {
+                index_check: crate::entropy::index_checksum(&latent.indexes),
+                sections: vec![
+                    Section {
+                        kind: SectionKind::HyperLatent,
+                        data: z_stream,
+                    },
+                    Section {
+                        kind: SectionKind::Latent,
+                        data: y_stream,
+                    },
+                ],
+            }],
+        };
+        Ok(container.to_bytes()?)
+    }
+}
+
+/// A tensor's values as f32, in its order.
+pub(crate) fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec()
+        .expect("float tensor")
+}
+
+/// A channels-last map as a `[1, c, h, w]` tensor on `device`.
+fn map_to_tensor(map: &crate::portable::Map, device: &Device) -> Tensor<4> {
+    Tensor::from_data(
+        TensorData::new(map.to_planar(), [1, map.c, map.h, map.w]),
+        device,
+    )
+}
+
+#[cfg(all(test, feature = "train"))]
+mod tests {
+    use super::*;
+    use crate::entropy;
+    use crate::pixels::{padded_len, to_padded_planes};
+    use crate::portable;
+    use codec_format::Container;
+
+    fn photo_like(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let v = |a: u32, b: u32| ((a * 7 + b * 3 + (a * b) % 23) % 256) as u8;
+            image::Rgb([v(x, y), v(y, x), ((x + y) * 2 % 256) as u8])
+        })
+    }
+
+    /// The embedded model's network without the context model it may have, and its ladder.
+    /// (Loading drops nothing: were the default to get a context model, this would fail and
+    /// would have to take it off the loaded network instead.)
+    fn plain_default() -> (Network, Ladder) {
+        let package = Package::from_bytes(DEFAULT_PACKAGE).unwrap();
+        let config = package.metadata.network.with_context(false);
+        let network =
+            crate::model::load_package_weights(&package.weights, config, &Device::flex()).unwrap();
+        let ladder = package.metadata.lambdas.as_slice().try_into().unwrap();
+        (network, ladder)
+    }
+
+    fn codec_of(network: &Network, ladder: &Ladder) -> Codec {
+        let package = crate::package::export::export(
+            network,
+            network.config(),
+            ladder,
+            &crate::package::export::Provenance::default(),
+        )
+        .unwrap();
+        Codec::from_package(&package).unwrap()
+    }
+
+    /// The embedded model without a context model, and with one added: one that changes
+    /// nothing, or (`active`) one whose second pass predicts differently from the first.
+    fn with_context(active: bool) -> (Codec, Codec) {
+        let device = Device::flex();
+        let (plain, ladder) = plain_default();
+        let mut network = plain
+            .clone()
+            .widened(plain.config().with_context(true), &device)
+            .unwrap();
+        if active {
+            network = network.with_fresh_context(&device);
+        }
+        (codec_of(&plain, &ladder), codec_of(&network, &ladder))
+    }
+
+    #[test]
+    fn a_context_that_changes_nothing_codes_in_two_passes_to_the_same_pixels() {
+        let image = photo_like(200, 136);
+        let (plain, context) = with_context(false);
+        assert_ne!(plain.id(), context.id());
+        for q in [1.0, 6.0] {
+            let (a, b) = (
+                plain.encode(&image, q).unwrap().bytes,
+                context.encode(&image, q).unwrap().bytes,
+            );
+            assert_ne!(a, b, "the symbols go in another order");
+            // Same symbols and tables: the same ideal length, up to a word of ANS overhead.
+            assert!(
+                a.len().abs_diff(b.len()) <= 8,
+                "{} against {}",
+                a.len(),
+                b.len()
+            );
+            assert_eq!(plain.decode(&a).unwrap(), context.decode(&b).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_context_model_round_trips_and_uses_its_second_pass() {
+        let image = photo_like(200, 136);
+        let (_, active) = with_context(true);
+        let (_, idle) = with_context(false);
+        let q = 5.0;
+        let stream = active.encode(&image, q).unwrap().bytes;
+        let decoded = active.decode(&stream).unwrap();
+        assert_eq!(decoded, active.decode(&stream).unwrap());
+        // ŷ stays within half a bin of y whatever the means: the same quality, other bits.
+        let psnr = |d: &RgbImage| crate::eval::metrics::psnr_rgb(&image, d).unwrap();
+        let reference = idle.decode(&idle.encode(&image, q).unwrap().bytes).unwrap();
+        assert!((psnr(&decoded) - psnr(&reference)).abs() < 1.0);
+        // The second pass derives other tables from the decoded anchors: a decoder whose
+        // context is idle cannot read the stream (another model id aside).
+        let mut container = Container::from_bytes(&stream, &LIMITS).unwrap();
+        container.header.model = idle.id();
+        assert!(idle.decode(&container.to_bytes().unwrap()).is_err());
+        // Refinement works through both passes.
+        let refined = active
+            .encode(
+                &image,
+                EncodeOptions::quality(q).refine(Refinement::steps(2)),
+            )
+            .unwrap()
+            .bytes;
+        assert_eq!(active.decode(&refined).unwrap().dimensions(), (200, 136));
+    }
+
+    /// A package must list a positive λ for every quality rung: refinement weighs distortion
+    /// with them.
+    #[test]
+    fn a_package_without_a_full_lambda_ladder_is_refused() {
+        use crate::model::{NetworkConfig, DEFAULT_LADDER};
+        use crate::package::export::{export, Provenance};
+        let device = Device::flex();
+        let config = NetworkConfig::new(8, 8);
+        let network = Network::new(config, &device);
+        let mut package =
+            export(&network, config, &DEFAULT_LADDER, &Provenance::default()).unwrap();
+        assert!(Codec::from_package(&package).is_ok());
+        for lambdas in [vec![0.1, 0.2], {
+            let mut l = DEFAULT_LADDER.to_vec();
+            l[3] = -1.0;
+            l
+        }] {
+            package.metadata.lambdas = lambdas;
+            match Codec::from_package(&package) {
+                Err(Error::Package(PackageError::Lambdas(l))) => {
+                    assert_eq!(l, package.metadata.lambdas)
+                }
+                Err(other) => panic!("expected a model error, got {other:?}"),
+                Ok(_) => panic!("accepted λ {:?}", package.metadata.lambdas),
+            }
+        }
+    }
+
+    /// Scales every convolution kernel by `1 + ε`: a stand-in for a device whose convolutions
+    /// round differently (libtorch, a GPU, another CPU's vector units). Gains and biases are
+    /// stored values, which every device holds exactly, so they stay as they are.
+    struct Perturb(f32);
+
+    impl burn::module::ModuleMapper for Perturb {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            match D {
+                4 => param.map(|t| t.mul_scalar(1.0 + self.0)),
+                _ => param,
+            }
+        }
+    }
+
+    #[test]
+    fn coding_in_bands_changes_no_byte_and_no_pixel() {
+        let (network, ladder) = plain_default();
+        let whole = codec_of(&network, &ladder);
+        let mut banded = codec_of(&network, &ladder);
+        // The thinnest bands: 16 latent rows, so 320 rows are coded as 16 + 4.
+        banded.decoder.band_bytes = 1;
+        let image = photo_like(64, 320);
+        let stream = whole.encode(&image, 5.0).unwrap().bytes;
+        assert!(banded.encode(&image, 5.0).unwrap().bytes == stream);
+        assert!(banded.decode(&stream).unwrap() == whole.decode(&stream).unwrap());
+    }
+
+    #[test]
+    fn streams_decode_on_a_device_that_rounds_differently() {
+        use burn::module::Module;
+        let (network, ladder) = plain_default();
+        let reference = codec_of(&network, &ladder);
+        let mut other = codec_of(&network, &ladder);
+        other.network = other.network.map(&mut Perturb(1e-5));
+        let image = photo_like(160, 96);
+        for q in [1.0, 4.5, 8.0] {
+            for (encoder, decoder) in [(&other, &reference), (&reference, &other)] {
+                let stream = encoder.encode(&image, q).unwrap().bytes;
+                // Decoding never touches the device: the same pixels, not just near ones.
+                let pixels = decoder.decode(&stream).unwrap();
+                assert!(pixels == encoder.decode(&stream).unwrap(), "quality {q}");
+            }
+        }
+        // What the device computes for h_s still differs (the rate estimate uses it), so the
+        // tables above owe nothing to luck.
+        let estimate = |c: &Codec| c.rate_report(&image, 4.0).unwrap().estimated_bits_y;
+        assert_ne!(estimate(&reference), estimate(&other));
+    }
+
+    /// The decoder's host synthesis reconstructs what the network computes on the device,
+    /// to within float rounding, on the trained model and a real latent.
+    #[test]
+    fn host_synthesis_matches_the_device() {
+        let (network, ladder) = plain_default();
+        let codec = codec_of(&network, &ladder);
+        let image = photo_like(128, 96);
+        let (planes, ph, pw) = to_padded_planes(&image);
+        let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &codec.device);
+        for q in [1.0, 8.0] {
+            let gains = network.gains_for_quality(q, &codec.device);
+            let y_hat = network.analyse(x.clone(), &gains).round();
+            let [_, m, h, w] = y_hat.dims();
+            let device = to_vec(network.synthesise(y_hat.clone(), &gains));
+            let host = codec
+                .decoder
+                .model
+                .synthesis
+                .forward(&to_vec(y_hat), [m, h, w], &to_vec(gains.latent_inv))
+                .to_planar();
+            let worst = host
+                .iter()
+                .zip(&device)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-4, "quality {q}: {worst}");
+        }
+    }
+
+    /// A decoder whose scale quantisation puts one element in another table (as ansel 0.1's
+    /// could, when σ came from the device) must refuse the stream, not return garbage.
+    #[test]
+    fn a_decoder_deriving_another_table_index_fails_with_index_mismatch() {
+        let (network, ladder) = plain_default();
+        let encoder = codec_of(&network, &ladder);
+        let img = photo_like(96, 80);
+        let stream = encoder.encode(&img, 4.0).unwrap().bytes;
+        assert!(encoder.decode(&stream).is_ok());
+
+        // σ of every latent element exactly as the decoder computes it.
+        let container = Container::from_bytes(&stream, &LIMITS).unwrap();
+        let (ph, pw) = (padded_len(80) as usize, padded_len(96) as usize);
+        let (_, [n, zh, zw]) = encoder.network.latent_shapes(ph, pw);
+        let z = entropy::decode(
+            container.tiles[0]
+                .section(SectionKind::HyperLatent)
+                .unwrap(),
+            &entropy::channel_indexes(n, zh * zw),
+            &encoder.decoder.coder.z_tables,
+        )
+        .unwrap();
+        let plane = zh * zw;
+        let z_hat: Vec<f32> = z
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| s as f32 + encoder.decoder.coder.z_medians[i / plane])
+            .collect();
+        let model = &encoder.decoder.model;
+        let raw = model
+            .hyper
+            .forward(&z_hat, [n, zh, zw], &model.hyper_gain_inv(4.0));
+        let sigmas = portable::split_params(&raw).1;
+
+        // Move the threshold of the smallest σ's table just below it: that element (and
+        // only elements with the same table and σ above the new threshold) changes table.
+        let sigma = sigmas.iter().copied().fold(f32::INFINITY, f32::min);
+        let i = encoder.decoder.coder.scales.index(sigma) as usize;
+        let mut decoder = codec_of(&network, &ladder);
+        decoder.decoder.coder.scales = encoder
+            .decoder
+            .coder
+            .scales
+            .with_threshold(i, sigma.next_down());
+        assert_ne!(
+            decoder.decoder.coder.scales.indexes(&sigmas),
+            encoder.decoder.coder.scales.indexes(&sigmas)
+        );
+        match decoder.decode(&stream) {
+            Err(Error::IndexMismatch { stream, derived }) => assert_ne!(stream, derived),
+            other => panic!("expected an index mismatch, got {other:?}"),
+        }
+    }
+}

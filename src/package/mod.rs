@@ -1,0 +1,441 @@
+//! Model packages: everything the codec needs to code with one trained network, in one file.
+//!
+//! A package holds the network weights (safetensors, convolution kernels in f16), the integer
+//! entropy-coding tables built at export, the quantisation offsets of z, metadata and the
+//! model's identity, which is written into every stream so a stream is never decoded by the
+//! wrong model. Reading one needs no burn: the decoder builds its portable network from the
+//! weights directly.
+//!
+//! Layout (little-endian):
+//! ```text
+//! magic      8 bytes  "ANSELPKG"
+//! version    u32      2
+//! count      u32      number of parts
+//! per part:  tag [u8; 4], length u64, bytes
+//! digest     32 bytes SHA-256 of everything above
+//! ```
+//! Parts: `META` (JSON [`ModelMetadata`]), `IDNT` (the 16-byte model id), `WGTS` (safetensors
+//! weights, named as the burn network's parameters), `ZTAB` (tables of z; their keys are the
+//! channel medians), `YTAB` (tables of y; their keys are the scale ladder). Unknown parts are
+//! ignored. Version 1 stored burn's own weight format; `ansel model convert` rewrites such a
+//! package as version 2 under the same id.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+pub use crate::architecture::NetworkConfig;
+
+// Export is for training; an encoder built without it only loads packages.
+#[cfg(feature = "encode")]
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
+pub(crate) mod export;
+pub(crate) mod weights;
+
+/// The first bytes of every model package.
+pub const MAGIC: &[u8; 8] = b"ANSELPKG";
+/// The package version this build writes and reads.
+pub const VERSION: u32 = 2;
+
+/// Architecture id of the mean-scale hyperprior with gain units, as written in streams.
+#[cfg(feature = "encode")]
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
+pub(crate) const ARCH_MEAN_SCALE_GAIN: u16 = 1;
+
+/// Errors reading a model package.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PackageError {
+    /// Not a model package.
+    #[error("not an ansel model package (bad magic)")]
+    BadMagic,
+    /// Made by a newer ansel.
+    #[error("model package version {0} is not supported (this build reads version {VERSION})")]
+    UnsupportedVersion(u32),
+    /// A version-1 package, whose weights are in burn's own format.
+    #[error(
+        "model package version 1 stores its weights in burn's format: convert it with \
+         `ansel model convert OLD.anselpkg -o NEW.anselpkg` (the model keeps its id)"
+    )]
+    NeedsConversion,
+    /// Cut short.
+    #[error("model package is truncated")]
+    Truncated,
+    /// Damaged.
+    #[error("model package digest mismatch: the file is corrupt")]
+    DigestMismatch,
+    /// A required part is absent.
+    #[error("model package lacks its {0} part")]
+    MissingPart(&'static str),
+    /// The metadata is not valid JSON of [`ModelMetadata`].
+    #[error("model package metadata is malformed: {0}")]
+    Metadata(#[source] serde_json::Error),
+    /// The id part is not 16 bytes.
+    #[error("model package id is {0} bytes, not 16")]
+    BadId(usize),
+    /// The weights are not a valid safetensors file.
+    #[error("model package weights are malformed: {0}")]
+    Weights(#[source] safetensors::SafeTensorError),
+    /// A tensor the network needs is absent.
+    #[error("model package lacks the tensor {0}")]
+    MissingTensor(String),
+    /// A tensor has another shape than the network of the metadata needs.
+    #[error("tensor {name} is {found:?}, but a network of shape {config} needs {expected:?}")]
+    TensorShape {
+        /// Tensor name.
+        name: String,
+        /// Shape the network needs.
+        expected: Vec<usize>,
+        /// Shape in the package.
+        found: Vec<usize>,
+        /// The network's shape.
+        config: NetworkConfig,
+    },
+    /// A tensor of an element type other than f16, bf16 or f32.
+    #[error("tensor {name} has element type {dtype}, not a float type")]
+    TensorType {
+        /// Tensor name.
+        name: String,
+        /// Its element type.
+        dtype: String,
+    },
+    /// The weights belong to another network than the metadata describes.
+    #[error("the weights do not fit a network of shape {config}: {detail}")]
+    WrongNetwork {
+        /// The network's shape, from the metadata.
+        config: NetworkConfig,
+        /// What does not fit.
+        detail: String,
+    },
+    /// The entropy-coding tables are malformed.
+    #[error("model package tables are malformed: {0}")]
+    Tables(#[source] crate::entropy::EntropyError),
+    /// There is not one table of z per hyper-latent channel, or no table of y.
+    #[error("the package has {z} tables of z for {n} channels and {y} tables of y")]
+    TableCount {
+        /// Tables of z.
+        z: usize,
+        /// Hyper-latent channels.
+        n: usize,
+        /// Tables of y.
+        y: usize,
+    },
+    /// burn could not write or read the weights.
+    #[cfg(feature = "encode")]
+    #[error("model weights: {0}")]
+    Store(#[source] burn::store::SafetensorsStoreError),
+    /// The λ ladder of the metadata is not one positive λ per quality rung.
+    #[error("the model lists λ {0:?}, not {n} positive values", n = crate::quality::RUNGS)]
+    Lambdas(Vec<f64>),
+}
+
+/// Descriptive metadata of a trained model.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelMetadata {
+    /// Architecture id written into streams.
+    pub arch: u16,
+    /// Network shape.
+    pub network: NetworkConfig,
+    /// λ of each quality rung.
+    pub lambdas: Vec<f64>,
+    /// Training steps.
+    pub steps: u64,
+    /// Training wall time, seconds.
+    pub train_seconds: f64,
+    /// SHA-256 (hex) of the training set's file list and contents, or empty if unknown.
+    pub dataset_hash: String,
+    /// Free-form note (machine, command).
+    pub note: String,
+}
+
+/// A model package: metadata, identity, weights and tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Package {
+    /// Metadata.
+    pub metadata: ModelMetadata,
+    /// Network weights (safetensors bytes).
+    pub weights: Vec<u8>,
+    /// Serialized entropy tables of z.
+    pub z_tables: Vec<u8>,
+    /// Serialized entropy tables of y.
+    pub y_tables: Vec<u8>,
+    id: [u8; 16],
+}
+
+/// The parts of a version-1 package (burnpack weights), for conversion.
+#[cfg(feature = "encode")]
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
+#[derive(Debug, Clone)]
+pub(crate) struct PackageV1 {
+    pub metadata: ModelMetadata,
+    pub weights: Vec<u8>,
+    pub z_tables: Vec<u8>,
+    pub y_tables: Vec<u8>,
+    /// The id streams of this model carry: SHA-256 over weights and tables, first 16 bytes.
+    pub id: [u8; 16],
+}
+
+impl Package {
+    /// A package of these parts, whose id is the first 16 bytes of SHA-256 over weights and
+    /// tables.
+    pub fn new(
+        metadata: ModelMetadata,
+        weights: Vec<u8>,
+        z_tables: Vec<u8>,
+        y_tables: Vec<u8>,
+    ) -> Self {
+        let id = content_id(&[&weights, &z_tables, &y_tables]);
+        Self {
+            metadata,
+            weights,
+            z_tables,
+            y_tables,
+            id,
+        }
+    }
+
+    #[cfg(feature = "encode")]
+    #[cfg_attr(not(feature = "train"), allow(dead_code))]
+    /// These parts under an id given by the caller: a converted package keeps its model's id.
+    pub(crate) fn with_id(mut self, id: [u8; 16]) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// The model id written into streams.
+    pub fn id(&self) -> [u8; 16] {
+        self.id
+    }
+
+    /// Reads and verifies a package file.
+    pub fn read(path: &std::path::Path) -> Result<Self, crate::Error> {
+        let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self::from_bytes(&bytes)?)
+    }
+
+    /// Serializes the package.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let meta = serde_json::to_vec_pretty(&self.metadata).expect("metadata serializes");
+        write_parts(
+            VERSION,
+            &[
+                (b"META", &meta),
+                (b"IDNT", &self.id),
+                (b"WGTS", &self.weights),
+                (b"ZTAB", &self.z_tables),
+                (b"YTAB", &self.y_tables),
+            ],
+        )
+    }
+
+    /// Parses and verifies a package.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PackageError> {
+        let (version, parts) = read_parts(bytes)?;
+        match version {
+            VERSION => {}
+            1 => return Err(PackageError::NeedsConversion),
+            v => return Err(PackageError::UnsupportedVersion(v)),
+        }
+        let id = parts.get(b"IDNT", "IDNT")?;
+        Ok(Self {
+            metadata: parts.metadata()?,
+            id: id.try_into().map_err(|_| PackageError::BadId(id.len()))?,
+            weights: parts.get(b"WGTS", "WGTS")?.to_vec(),
+            z_tables: parts.get(b"ZTAB", "ZTAB")?.to_vec(),
+            y_tables: parts.get(b"YTAB", "YTAB")?.to_vec(),
+        })
+    }
+}
+
+#[cfg(feature = "encode")]
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
+impl PackageV1 {
+    /// Parses and verifies a version-1 package.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PackageError> {
+        let (version, parts) = read_parts(bytes)?;
+        if version != 1 {
+            return Err(PackageError::UnsupportedVersion(version));
+        }
+        let (weights, z_tables, y_tables) = (
+            parts.get(b"WGTS", "WGTS")?.to_vec(),
+            parts.get(b"ZTAB", "ZTAB")?.to_vec(),
+            parts.get(b"YTAB", "YTAB")?.to_vec(),
+        );
+        Ok(Self {
+            metadata: parts.metadata()?,
+            id: content_id(&[&weights, &z_tables, &y_tables]),
+            weights,
+            z_tables,
+            y_tables,
+        })
+    }
+}
+
+/// SHA-256 over each part's length and bytes, first 16 bytes.
+fn content_id(parts: &[&[u8]]) -> [u8; 16] {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let d = h.finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&d[..16]);
+    id
+}
+
+fn write_parts(version: u32, parts: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&(parts.len() as u32).to_le_bytes());
+    for (tag, bytes) in parts {
+        out.extend_from_slice(*tag);
+        out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        out.extend_from_slice(bytes);
+    }
+    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&digest);
+    out
+}
+
+/// The tagged parts of a verified package.
+struct Parts<'a>(Vec<([u8; 4], &'a [u8])>);
+
+impl<'a> Parts<'a> {
+    fn get(&self, tag: &[u8; 4], name: &'static str) -> Result<&'a [u8], PackageError> {
+        self.0
+            .iter()
+            .find(|(t, _)| t == tag)
+            .map(|(_, d)| *d)
+            .ok_or(PackageError::MissingPart(name))
+    }
+
+    fn metadata(&self) -> Result<ModelMetadata, PackageError> {
+        serde_json::from_slice(self.get(b"META", "META")?).map_err(PackageError::Metadata)
+    }
+}
+
+/// Checks magic and digest, and splits a package of any version into its parts.
+fn read_parts(bytes: &[u8]) -> Result<(u32, Parts<'_>), PackageError> {
+    if bytes.len() < 8 || &bytes[..8] != MAGIC {
+        return Err(PackageError::BadMagic);
+    }
+    if bytes.len() < 16 + 32 {
+        return Err(PackageError::Truncated);
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version > VERSION {
+        return Err(PackageError::UnsupportedVersion(version));
+    }
+    let (body, digest) = bytes.split_at(bytes.len() - 32);
+    if Sha256::digest(body).as_slice() != digest {
+        return Err(PackageError::DigestMismatch);
+    }
+    let count = u32::from_le_bytes(body[12..16].try_into().expect("4 bytes"));
+    let mut parts = Vec::new();
+    let mut pos = 16usize;
+    for _ in 0..count {
+        let head = body.get(pos..pos + 12).ok_or(PackageError::Truncated)?;
+        let tag: [u8; 4] = head[..4].try_into().expect("4 bytes");
+        let len = u64::from_le_bytes(head[4..12].try_into().expect("8 bytes"));
+        let len = usize::try_from(len).map_err(|_| PackageError::Truncated)?;
+        let end = pos
+            .checked_add(12)
+            .and_then(|p| p.checked_add(len))
+            .ok_or(PackageError::Truncated)?;
+        let data = body.get(pos + 12..end).ok_or(PackageError::Truncated)?;
+        parts.push((tag, data));
+        pos = end;
+    }
+    Ok((version, Parts(parts)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Package {
+        Package::new(
+            ModelMetadata {
+                arch: 1,
+                network: NetworkConfig::new(8, 8),
+                lambdas: vec![0.1, 0.2],
+                steps: 3,
+                train_seconds: 1.5,
+                dataset_hash: "abc".into(),
+                note: String::new(),
+            },
+            vec![1, 2, 3],
+            vec![4, 5],
+            vec![6],
+        )
+    }
+
+    #[test]
+    fn round_trips_and_rejects_damage() {
+        let p = sample();
+        let bytes = p.to_bytes();
+        assert_eq!(Package::from_bytes(&bytes).unwrap(), p);
+        for cut in 0..bytes.len() {
+            assert!(Package::from_bytes(&bytes[..cut]).is_err());
+        }
+        let mut bad = bytes.clone();
+        bad[20] ^= 1;
+        assert!(matches!(
+            Package::from_bytes(&bad),
+            Err(PackageError::DigestMismatch)
+        ));
+    }
+
+    #[test]
+    fn id_depends_on_weights_and_survives_a_round_trip() {
+        let a = sample();
+        let mut weights = a.weights.clone();
+        weights[0] ^= 1;
+        let b = Package::new(
+            a.metadata.clone(),
+            weights,
+            a.z_tables.clone(),
+            a.y_tables.clone(),
+        );
+        assert_ne!(a.id(), b.id());
+        assert_eq!(a.id(), sample().id());
+        let kept = b.clone().with_id(a.id());
+        assert_eq!(Package::from_bytes(&kept.to_bytes()).unwrap().id(), a.id());
+    }
+
+    #[cfg(feature = "encode")]
+    #[test]
+    fn a_version_1_package_asks_for_conversion() {
+        let p = sample();
+        let old = write_parts(
+            1,
+            &[
+                (b"META", &serde_json::to_vec(&p.metadata).unwrap()),
+                (b"WGTS", &p.weights),
+                (b"ZTAB", &p.z_tables),
+                (b"YTAB", &p.y_tables),
+            ],
+        );
+        assert!(matches!(
+            Package::from_bytes(&old),
+            Err(PackageError::NeedsConversion)
+        ));
+        let v1 = PackageV1::from_bytes(&old).unwrap();
+        assert_eq!(
+            v1.id,
+            p.id(),
+            "version 1 ids are the same hash of weights and tables"
+        );
+        let mut newer = old.clone();
+        newer[8] = 3;
+        assert!(matches!(
+            Package::from_bytes(&newer),
+            Err(PackageError::UnsupportedVersion(3))
+        ));
+    }
+}

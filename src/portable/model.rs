@@ -1,0 +1,107 @@
+//! The decoder's networks built from a package's weights: the hyper-synthesis, the context
+//! model if any, the synthesis transform and the inverse gains, once at load.
+
+use super::{Context, HyperSynthesis, InverseGdn, Layer, Synthesis};
+use crate::architecture::{gdn, NetworkConfig};
+use crate::package::weights::Weights;
+use crate::package::PackageError;
+use crate::quality::{interpolate_gains, RUNGS};
+
+/// The portable networks of one model.
+#[derive(Debug, Clone)]
+pub(crate) struct Model {
+    pub hyper: HyperSynthesis,
+    pub context: Option<Context>,
+    pub synthesis: Synthesis,
+    /// Natural logs of the inverse latent gains, `[RUNGS][m]`.
+    latent_inv: Vec<f32>,
+    /// Natural logs of the inverse hyper-latent gains, `[RUNGS][n]`.
+    hyper_inv: Vec<f32>,
+}
+
+impl Model {
+    /// Reads the networks a decoder runs from `weights`, named as the burn network's
+    /// parameters (`g_s.deconv0.weight`, …).
+    pub fn from_weights(weights: &Weights, config: NetworkConfig) -> Result<Self, PackageError> {
+        let NetworkConfig { n, m, .. } = config;
+        let t = config.transform_channels();
+        let conv = |name: &str, [cout, cin, k]: [usize; 3], stride| {
+            let w = weights.tensor(&format!("{name}.weight"), &[cout, cin, k, k])?;
+            let b = weights.tensor(&format!("{name}.bias"), &[cout])?;
+            Ok::<_, PackageError>(Layer::conv(&w, [cout, cin, k], b, stride))
+        };
+        let deconv = |name: &str, [cin, cout, k]: [usize; 3]| {
+            let w = weights.tensor(&format!("{name}.weight"), &[cin, cout, k, k])?;
+            let b = weights.tensor(&format!("{name}.bias"), &[cout])?;
+            Ok::<_, PackageError>(Layer::deconv(&w, [cin, cout, k], b, 2))
+        };
+        let igdn = |name: &str| {
+            let beta = weights.tensor(&format!("{name}.beta"), &[t])?;
+            let gamma = weights.tensor(&format!("{name}.gamma"), &[t, t])?;
+            Ok::<_, PackageError>(inverse_gdn(&beta, &gamma))
+        };
+        let synthesis = Synthesis {
+            layers: [
+                deconv("g_s.deconv0", [m, t, 5])?,
+                deconv("g_s.deconv1", [t, t, 5])?,
+                deconv("g_s.deconv2", [t, t, 5])?,
+                deconv("g_s.deconv3", [t, 3, 5])?,
+            ],
+            igdn: [igdn("g_s.igdn0")?, igdn("g_s.igdn1")?, igdn("g_s.igdn2")?],
+        };
+        let hyper = HyperSynthesis {
+            layers: [
+                deconv("h_s.deconv0", [n, m, 5])?,
+                deconv("h_s.deconv1", [m, m * 3 / 2, 5])?,
+                conv("h_s.conv2", [2 * m, m * 3 / 2, 3], 1)?,
+            ],
+        };
+        let context = if config.context {
+            Some(Context {
+                conv: conv("context.conv", [2 * m, m, 5], 1)?,
+                params: [
+                    conv("context.params0", [10 * m / 3, 4 * m, 1], 1)?,
+                    conv("context.params1", [8 * m / 3, 10 * m / 3, 1], 1)?,
+                    conv("context.params2", [2 * m, 8 * m / 3, 1], 1)?,
+                ],
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            hyper,
+            context,
+            synthesis,
+            latent_inv: weights.tensor("gains.latent_inv", &[RUNGS, m])?,
+            hyper_inv: weights.tensor("gains.hyper_inv", &[RUNGS, n])?,
+        })
+    }
+
+    /// The inverse latent gains of `quality`, one per channel of y.
+    pub fn latent_gain_inv(&self, quality: f32) -> Vec<f32> {
+        interpolate_gains(&self.latent_inv, quality)
+    }
+
+    /// The inverse hyper-latent gains of `quality`, one per channel of z.
+    pub fn hyper_gain_inv(&self, quality: f32) -> Vec<f32> {
+        interpolate_gains(&self.hyper_inv, quality)
+    }
+}
+
+/// Inverse GDN from its stored parameters: β and γ computed in the same f32 steps as the
+/// burn layer's forward pass (`max(p, bound)² − pedestal`).
+pub(crate) fn inverse_gdn(beta: &[f32], gamma: &[f32]) -> InverseGdn {
+    let value = |p: &[f32], bound: f64| -> Vec<f32> {
+        let (bound, pedestal) = (bound as f32, gdn::PEDESTAL as f32);
+        p.iter()
+            .map(|&v| {
+                let v = v.max(bound);
+                v * v - pedestal
+            })
+            .collect()
+    };
+    InverseGdn::new(
+        value(beta, gdn::beta_bound()),
+        &value(gamma, gdn::gamma_bound()),
+    )
+}
