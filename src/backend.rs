@@ -1,8 +1,8 @@
 //! Where the network runs: the CPU through burn's `flex` backend (always built), a GPU
 //! through burn-wgpu when ansel is built with the `wgpu` cargo feature, or the CPU through
-//! libtorch when built with the `tch` feature (about twice as fast as `flex` for training on a
-//! CPU, at the cost of a 4 GB PyTorch install; meant for long training runs only, never needed
-//! to encode or decode).
+//! libtorch when built with the `tch` feature (faster than `flex` for training on a CPU, at the
+//! cost of a large PyTorch install; meant for long training runs only, never needed to encode
+//! or decode).
 //!
 //! Only the encoder's transforms (`g_a`, `h_a`, and `g_s` when it refines) run on the
 //! selected device. Everything that decides how bits are read (the hyper-synthesis and
@@ -10,7 +10,8 @@
 //! coder) and the decoder's synthesis run on the host in arithmetic that is the same on every
 //! machine (`model::portable`), so a stream encoded on one device decodes on any other, to the
 //! same pixels. Each stream also carries a checksum of the table indices, caught as
-//! [`Error::IndexMismatch`] if they disagree anyway (a stream of ansel 0.1).
+//! [`Error::IndexMismatch`] if they disagree anyway (say, a stream whose encoder took its
+//! scales from a backend).
 //!
 //! ```
 //! use ansel::backend::{DeviceChoice, SelectedDevice};

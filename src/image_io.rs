@@ -1,6 +1,29 @@
-//! Input images of any colour type → 8-bit RGB, saying what the conversion lost.
+//! Input images: the image files of a directory, and any colour type → 8-bit RGB, saying what
+//! the conversion lost.
+
+use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, RgbImage};
+
+/// File extensions (lower case) [`list_images`] takes for images.
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "ppm", "bmp", "tif", "tiff", "webp"];
+
+/// The image files of `dir` (by extension, any case), in name order.
+pub fn list_images(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_image = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        if is_image && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
 
 /// How an input image was converted to 8-bit RGB, for warnings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,7 @@
 //! renamed onto its name once complete, so an interrupted run leaves either the old file or
 //! the new one, never a partial one. A device, FIFO or socket given as the output (say
 //! `/dev/null`) is written into instead: a rename would replace the device node itself (as
-//! root, `-o /dev/null` once turned `/dev/null` into a regular file and broke every later
-//! build on the machine).
+//! root, `-o /dev/null` would turn `/dev/null` into a regular file).
 //!
 //! ```
 //! use ansel::output::{self, Existing};

@@ -7,7 +7,7 @@
 #
 # PYTHON     an interpreter with torch (required)
 # ANSEL      the default build (flex backend; default target/release/ansel; FLEX=0 skips it)
-# ANSEL_TCH  a build with `--features tch` (its libtorch on LD_LIBRARY_PATH); skipped if unset
+# ANSEL_TCH  a build with `--features cli,tch` (its libtorch on LD_LIBRARY_PATH); skipped if unset
 # BASELINE_TCH, BASELINE  optional: other builds (an earlier commit) timed in the same rounds
 # DATA       training photos (default ../shared/datasets/train)
 # STEPS      timed steps per trainer (default 40), after WARMUP untimed ones (default 5)

@@ -57,6 +57,7 @@ pub use container::{Container, Info, Section, SectionInfo, SectionKind, Tile, Ti
 pub use error::Error;
 pub use header::{ColorLayout, Header, ModelId, TileRect, Version, MAGIC, VERSION};
 pub use limits::Limits;
+pub use read::Reader;
 
 /// Sizes of the fixed parts of a version 1.0 file (see `SPEC.md`).
 mod layout {

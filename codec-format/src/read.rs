@@ -19,15 +19,49 @@ struct Preamble {
     file_len: u64,
 }
 
-/// A position in a byte slice; offsets in errors are counted from the start
-/// of the slice (the start of the file).
-struct Cursor<'a> {
+/// A little-endian reader over a byte slice that never reads past its end:
+/// every read names what it reads, and a short slice gives
+/// [`Error::Truncated`] with the offsets counted from the start of the slice.
+/// The container's parser uses it, and so can other binary structures that
+/// travel with streams (model packages, entropy tables).
+///
+/// ```
+/// let mut r = codec_format::Reader::new(&[1, 0, 2, 0, 0, 0]);
+/// assert_eq!(r.u16("a")?, 1);
+/// assert_eq!(r.u32("b")?, 2);
+/// assert!(r.is_empty());
+/// assert!(r.u8("c").is_err());
+/// # Ok::<(), codec_format::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
 }
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Error> {
+impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, pos: 0 }
+    }
+
+    /// Bytes read so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes left.
+    pub fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    /// Whether every byte has been read.
+    pub fn is_empty(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Error> {
         let end = self
             .pos
             .checked_add(n)
@@ -44,21 +78,26 @@ impl<'a> Cursor<'a> {
         Ok(slice)
     }
 
-    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
+    /// The next `N` bytes.
+    pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
         let slice = self.take(N, what)?;
         Ok(slice.try_into().expect("take returned N bytes"))
     }
 
-    fn u8(&mut self, what: &'static str) -> Result<u8, Error> {
+    /// The next value, little-endian.
+    pub fn u8(&mut self, what: &'static str) -> Result<u8, Error> {
         Ok(self.array::<1>(what)?[0])
     }
-    fn u16(&mut self, what: &'static str) -> Result<u16, Error> {
+    /// The next value, little-endian.
+    pub fn u16(&mut self, what: &'static str) -> Result<u16, Error> {
         self.array(what).map(u16::from_le_bytes)
     }
-    fn u32(&mut self, what: &'static str) -> Result<u32, Error> {
+    /// The next value, little-endian.
+    pub fn u32(&mut self, what: &'static str) -> Result<u32, Error> {
         self.array(what).map(u32::from_le_bytes)
     }
-    fn u64(&mut self, what: &'static str) -> Result<u64, Error> {
+    /// The next value, little-endian.
+    pub fn u64(&mut self, what: &'static str) -> Result<u64, Error> {
         self.array(what).map(u64::from_le_bytes)
     }
 }
@@ -73,7 +112,7 @@ fn preamble(bytes: &[u8], limits: &Limits) -> Result<Preamble, Error> {
             expected: MAGIC,
         });
     }
-    let mut cur = Cursor { bytes, pos: 0 };
+    let mut cur = Reader::new(bytes);
     cur.take(MAGIC.len(), "magic number")?;
     let version = Version {
         major: cur.u8("version")?,
@@ -163,7 +202,7 @@ pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<Info, Error> {
 /// Decodes the 1.0 header fields (offsets 20..59). Extra fields of a newer
 /// minor, between offset 59 and `header_len`, are skipped by the caller.
 fn header(body: &[u8]) -> Result<Header, Error> {
-    let mut cur = Cursor {
+    let mut cur = Reader {
         bytes: &body[..HEADER_LEN],
         pos: PREAMBLE_LEN,
     };
@@ -203,7 +242,7 @@ fn tile_table(header: &Header, body: &[u8], start: usize) -> Result<Vec<TileInfo
             available: body.len() as u64,
         });
     }
-    let mut cur = Cursor {
+    let mut cur = Reader {
         bytes: body,
         pos: start,
     };

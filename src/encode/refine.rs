@@ -27,12 +27,11 @@ use crate::model::{bits_per_sample, gaussian_likelihood, GainSet, Network};
 
 /// How the encoder refines the latent of an image before coding it.
 ///
-/// Each step runs the synthesis forward and backward once: on a 768×512 image ten steps take
-/// about 13 s on two CPU cores, some 34 plain encodes. Streams decode with any decoder, refined
-/// or not.
+/// Each step runs the synthesis forward and backward once, some three or four plain encodes
+/// (`docs/refine.md` has the measurements). Streams decode with any decoder, refined or not.
 ///
 /// ```
-/// use ansel::refine::Refinement;
+/// use ansel::Refinement;
 /// assert_eq!(Refinement::default(), Refinement::NONE);
 /// assert_eq!(Refinement::steps(20).steps, 20);
 /// ```

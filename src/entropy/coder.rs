@@ -157,24 +157,22 @@ pub struct Decoder<'a> {
 impl<'a> Decoder<'a> {
     /// Reads the framing of a stream.
     pub fn new(bytes: &'a [u8]) -> Result<Self, EntropyError> {
-        let n = bytes
-            .get(..4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-            .ok_or(EntropyError::Corrupt("missing word count"))?;
-        let end = n
-            .checked_mul(4)
-            .and_then(|l| l.checked_add(4))
-            .filter(|&e| e <= bytes.len())
-            .ok_or(EntropyError::Corrupt("word count exceeds the data"))?;
-        let words: Vec<u32> = bytes[4..end]
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
-            .collect();
+        let mut reader = codec_format::Reader::new(bytes);
+        let n = reader
+            .u32("word count")
+            .map_err(|_| EntropyError::Corrupt("missing word count"))? as usize;
+        if n > reader.remaining() / 4 {
+            return Err(EntropyError::Corrupt("word count exceeds the data"));
+        }
+        let words = (0..n)
+            .map(|_| reader.u32("word"))
+            .collect::<Result<Vec<u32>, _>>()
+            .expect("the words are present");
         let coder = DefaultAnsCoder::from_compressed(words)
             .map_err(|_| EntropyError::Corrupt("trailing zero word"))?;
         Ok(Self {
             coder,
-            escapes: &bytes[end..],
+            escapes: &bytes[reader.position()..],
         })
     }
 

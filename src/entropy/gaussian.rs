@@ -4,9 +4,8 @@
 //! Elements are coded as `round(y − μ)` with table `i` when σ lies in `(s[i−1], s[i]]` of the
 //! scale ladder `s`. Unlike CompressAI, whose table `i` is built for `s[i]` (σ rounded up), our
 //! table `i` is built for the geometric centre `√(s[i−1]·s[i])` of its interval, and the ladder
-//! has 128 steps instead of 64: measured on a Kodak image, rounding up on 64 steps cost 1–3 %
-//! over the ideal rate of the exact σ, because most latents sit in the low-σ tables where the
-//! relative cost of a too-wide table is largest.
+//! has 128 steps instead of 64: most latents sit in the low-σ tables, where the relative cost
+//! of a too-wide table is largest.
 
 use super::tables::{Table, TableSet};
 
@@ -102,7 +101,7 @@ impl ScaleQuantizer {
 
     /// The same quantiser with threshold `i` moved to `t`: stands in for a machine whose
     /// hyper-synthesis rounds differently, in tests of the mismatch check.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "train"))]
     pub(crate) fn with_threshold(&self, i: usize, t: f32) -> Self {
         let mut thresholds = self.thresholds.clone();
         thresholds[i] = t;

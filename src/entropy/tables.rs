@@ -120,15 +120,14 @@ impl TableSet {
 
     /// Parses and validates [`TableSet::to_bytes`] output.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, EntropyError> {
-        let mut words = bytes.chunks_exact(4);
-        if !words.remainder().is_empty() {
+        if !bytes.len().is_multiple_of(4) {
             return Err(EntropyError::BadTables("length not a multiple of 4".into()));
         }
+        let mut reader = codec_format::Reader::new(bytes);
         let mut next = || {
-            words
-                .next()
-                .map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes")))
-                .ok_or_else(|| EntropyError::BadTables("truncated".into()))
+            reader
+                .u32("table word")
+                .map_err(|_| EntropyError::BadTables("truncated".into()))
         };
         let count = next()? as usize;
         let mut tables = Vec::new();

@@ -27,8 +27,7 @@ use crate::model::{QUALITY_MAX, QUALITY_MIN};
 use crate::Codec;
 use crate::{EncodeOptions, Refinement};
 
-/// File extensions (lower case) [`list_images`] takes for images.
-pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "ppm", "bmp", "tif", "tiff", "webp"];
+pub use crate::image_io::IMAGE_EXTENSIONS;
 
 /// Everything that can go wrong in the evaluation loop.
 #[derive(Debug, thiserror::Error)]
@@ -166,23 +165,10 @@ impl Evaluation {
 
 /// Image files of `dir` (by extension, case-insensitive, see [`IMAGE_EXTENSIONS`]), sorted by name.
 pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
-    let io = |source| HarnessError::Io {
+    crate::image_io::list_images(dir).map_err(|source| HarnessError::Io {
         path: dir.to_path_buf(),
         source,
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        let is_image = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-        if is_image && path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
+    })
 }
 
 /// Loads the images of `dir` (the first `limit` of them in name order, if given) as 8-bit RGB.

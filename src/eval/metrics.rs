@@ -64,8 +64,7 @@ pub fn ms_ssim_db(ms_ssim: f64) -> f64 {
 /// [0.0448, 0.2856, 0.3001, 0.2363, 0.1333], 11×11 Gaussian window (σ = 1.5) applied without padding ("valid"),
 /// K1 = 0.01, K2 = 0.03, L = 255, 2×2 average pooling between scales (an odd side is zero-padded on both ends, the
 /// zeros counted, as torch's `avg_pool2d(padding = side % 2)`), negative terms clamped to 0, computed for each RGB
-/// channel and then averaged over the three channels. Accumulates in `f64`; the channels run on scoped threads
-/// (about 45 ms of CPU for a 768×512 image in release builds).
+/// channel and then averaged over the three channels. Accumulates in `f64`; the channels run on scoped threads.
 ///
 /// Images whose shorter side is below [`MS_SSIM_MIN_SIDE`] (161) get [`EvalError::ImageTooSmall`] rather than a
 /// value computed on fewer scales, which would not be comparable with published numbers; use [`ssim_rgb`] there.

@@ -15,7 +15,7 @@ pub mod report;
 
 pub use crate::encode::RateReport;
 pub use bdrate::{bd_psnr, bd_range, bd_rate, quality_at, BdMethod, BdRange};
-pub use harness::{evaluate, load_dataset, Evaluation, HarnessError, HarnessOptions};
+pub use harness::{evaluate, load_dataset, DatasetImage, Evaluation, HarnessError, HarnessOptions};
 pub use metrics::{
     ms_ssim_db, ms_ssim_rgb, mse_rgb, psnr_from_mse, psnr_rgb, ssim_rgb, MS_SSIM_MIN_SIDE,
 };

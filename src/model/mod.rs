@@ -423,7 +423,10 @@ pub fn weights_to_bytes(network: &Network) -> Result<Vec<u8>, String> {
 /// convolution weights.
 pub fn package_weights_to_bytes(network: &Network) -> Result<Vec<u8>, PackageError> {
     use burn::store::{HalfPrecisionAdapter, ModuleSnapshot, SafetensorsStore};
-    let mut store = SafetensorsStore::from_bytes(None).with_to_adapter(HalfPrecisionAdapter::new());
+    // No metadata: burn's is a hash map, which would serialize in a different order each time.
+    let mut store = SafetensorsStore::from_bytes(None)
+        .clear_metadata()
+        .with_to_adapter(HalfPrecisionAdapter::new());
     network.save_into(&mut store).map_err(PackageError::Store)?;
     store.get_bytes().map_err(PackageError::Store)
 }

@@ -3,8 +3,8 @@
 //!
 //! - GDN and inverse GDN are one differentiable op on every autodiff backend: the normaliser is
 //!   a batched matrix product `γ · x²` and the backward pass is written out (three products),
-//!   where the composed version ran a 1×1 convolution whose weight gradient burn computes as a
-//!   convolution with an image-sized kernel.
+//!   instead of a 1×1 convolution, whose weight gradient burn computes as a convolution with
+//!   an image-sized kernel.
 //! - On libtorch, the convolutions' backward passes run libtorch's own kernels (oneDNN, as
 //!   PyTorch does), optionally in bfloat16 ([`set_libtorch_precision`]); see `ops/libtorch.rs`.
 //!

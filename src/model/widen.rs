@@ -3,11 +3,10 @@
 //! over: the latent y from M to M' > M channels, and the hidden layers of the analysis and
 //! synthesis transforms from N to T > N channels (`NetworkConfig::transform_n`).
 //!
-//! Why: the shipped model's top qualities are capped by its transforms, not by rate. Decoding
-//! the *unquantised* y of quality 8 gains only 0.2–0.7 dB over the rounded y on Kodak images
-//! (kodim01 31.8 against 31.6 dB), so more bits cannot buy quality. The latent width M is the
-//! cheapest capacity to add (CompressAI uses M = 192–320 where we have 128): the layers it
-//! touches run at 1/16 of the image resolution or less.
+//! Why: the shipped model's top qualities are capped by its transforms, not by rate (decoding
+//! the *unquantised* y gains little over the rounded y), so more bits cannot buy quality. The
+//! latent width M is the cheapest capacity to add: the layers it touches run at 1/16 of the
+//! image resolution or less.
 //!
 //! The rule for every new unit: zero weights on one side of it, small fresh random weights on
 //! the other, zero bias. The zeros keep the output (reconstruction, z, means and scales of the
@@ -20,20 +19,17 @@
 //! outputs; a new GDN channel is normalised by itself only, as in a fresh layer. Nothing
 //! rounds between hidden layers, so the zero weights out of a new unit get a gradient at once. New *latent* channels
 //! get the other way round: zero analysis weights into them (y is exactly 0 there) and fresh
-//! synthesis weights out of them. Zero weights out of a latent channel were run 9's rule, and
-//! they left every new channel dead: a small latent rounds to 0, so the synthesis weights out
-//! of it get no gradient, and zero synthesis weights send none back to the latent. Fresh
+//! synthesis weights out of them. Zero weights out of a latent channel would leave every new
+//! channel dead: a small latent rounds to 0, so the synthesis weights out of it get no
+//! gradient, and zero synthesis weights send none back to the latent. Fresh
 //! synthesis weights send the distortion's gradient straight through the rounding into y, and
 //! from there into the zero analysis weights. New latent channels are predicted with mean 0 and
 //! the smallest scale, so coding their zeros costs nothing; their rate may be ramped into the
 //! loss (`TrainConfig::new_channel_ramp`), so that they learn to carry something first.
 //!
 //! The ramp must be slow. At full rate weight an unused channel is a stable trap: its σ sits at
-//! the bound, a ±1 there costs about 18 bits, and the rate pulls every y back below ½. In run 10
-//! (M 128 → 192) a 3,000-step ramp left all 64 new channels unused. At a weight of about 0.1
-//! (the ramp lengthened to 60,000 steps on resume) they crossed within 3,500 steps: at quality 8
-//! on kodim01, 57 were live by step 7,300 and 64 by 8,700. Once live (σ ≈ 1), they stayed live
-//! when the weight went back to full by step 14,000: 49 live there, carrying 0.39 of 2.3 bpp.
+//! the bound, a ±1 there costs about 18 bits, and the rate pulls every y back below ½. At a low
+//! weight new channels come alive, and once live (σ ≈ 1) they stay live at full weight.
 
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
@@ -42,11 +38,8 @@ use burn::prelude::*;
 use super::likelihood::SCALE_BOUND;
 
 /// RMS of a new unit's fresh weights (into it, or out of a new latent channel), relative to the
-/// RMS of the trained weights of their layer. Measured on the first widening (run 9, M 128 →
-/// 192): with full-size inputs to new hidden units of the hyper-synthesis and a unit scale for
-/// new channels, Kodak quality 1 went from 0.085 to 0.66 bpp within 1,000 steps (σ of the old
-/// channels disturbed, zeros of the new ones coded at σ ≈ 2.8) and was still at 0.55 bpp after
-/// 2,000. With this value nothing was disturbed (`docs/training/README.md`, run 9).
+/// RMS of the trained weights of their layer: full-size fresh weights disturb the scales of the
+/// old channels and make the new ones' zeros expensive; this scale leaves both undisturbed.
 pub(super) const NEW_UNIT_SCALE: f32 = 0.1;
 
 /// Predicted scale σ of new latent channels until the hyper-synthesis learns to predict them:
@@ -258,9 +251,8 @@ mod tests {
         );
     }
 
-    /// Run 9's failure, fixed: the distortion's gradient reaches the new channels through the
-    /// synthesis (so training can move them off zero), and their rate enters the loss with the
-    /// weight asked for.
+    /// The distortion's gradient reaches the new channels through the synthesis (so training
+    /// can move them off zero), and their rate enters the loss with the weight asked for.
     #[test]
     fn new_channels_get_a_gradient_and_their_rate_can_be_ramped() {
         let device = Device::flex().autodiff();
@@ -281,7 +273,7 @@ mod tests {
         assert!((half - (full + none) / 2.0).abs() < 1e-3 * full, "{half}");
 
         // The distortion's gradient reaches the new channels (with zero synthesis weights out
-        // of them, it was exactly 0 and they never moved).
+        // of them, it would be exactly 0 and they would never move).
         let gains = net.gains_for_quality(8.0, &device);
         let y = net.analyse(x.clone(), &gains).detach().require_grad();
         let distortion = (net.synthesise(y.clone(), &gains) - x.clone())

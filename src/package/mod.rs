@@ -80,16 +80,14 @@ pub enum PackageError {
     #[error("model package lacks the tensor {0}")]
     MissingTensor(String),
     /// A tensor has another shape than the network of the metadata needs.
-    #[error("tensor {name} is {found:?}, but a network of shape {config} needs {expected:?}")]
+    #[error("tensor {name} is {found:?}, but the network of the metadata needs {expected:?}")]
     TensorShape {
         /// Tensor name.
         name: String,
         /// Shape the network needs.
-        expected: Vec<usize>,
+        expected: Box<[usize]>,
         /// Shape in the package.
-        found: Vec<usize>,
-        /// The network's shape.
-        config: NetworkConfig,
+        found: Box<[usize]>,
     },
     /// A tensor of an element type other than f16, bf16 or f32.
     #[error("tensor {name} has element type {dtype}, not a float type")]
@@ -327,7 +325,9 @@ fn read_parts(bytes: &[u8]) -> Result<(u32, Parts<'_>), PackageError> {
     if bytes.len() < 16 + 32 {
         return Err(PackageError::Truncated);
     }
-    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    let version = codec_format::Reader::new(&bytes[8..12])
+        .u32("version")
+        .expect("4 bytes");
     if version > VERSION {
         return Err(PackageError::UnsupportedVersion(version));
     }
@@ -335,21 +335,15 @@ fn read_parts(bytes: &[u8]) -> Result<(u32, Parts<'_>), PackageError> {
     if Sha256::digest(body).as_slice() != digest {
         return Err(PackageError::DigestMismatch);
     }
-    let count = u32::from_le_bytes(body[12..16].try_into().expect("4 bytes"));
+    let truncated = |_| PackageError::Truncated;
+    let mut reader = codec_format::Reader::new(&body[12..]);
+    let count = reader.u32("part count").map_err(truncated)?;
     let mut parts = Vec::new();
-    let mut pos = 16usize;
     for _ in 0..count {
-        let head = body.get(pos..pos + 12).ok_or(PackageError::Truncated)?;
-        let tag: [u8; 4] = head[..4].try_into().expect("4 bytes");
-        let len = u64::from_le_bytes(head[4..12].try_into().expect("8 bytes"));
+        let tag: [u8; 4] = reader.array("part tag").map_err(truncated)?;
+        let len = reader.u64("part length").map_err(truncated)?;
         let len = usize::try_from(len).map_err(|_| PackageError::Truncated)?;
-        let end = pos
-            .checked_add(12)
-            .and_then(|p| p.checked_add(len))
-            .ok_or(PackageError::Truncated)?;
-        let data = body.get(pos + 12..end).ok_or(PackageError::Truncated)?;
-        parts.push((tag, data));
-        pos = end;
+        parts.push((tag, reader.take(len, "part").map_err(truncated)?));
     }
     Ok((version, Parts(parts)))
 }
@@ -404,8 +398,11 @@ mod tests {
         );
         assert_ne!(a.id(), b.id());
         assert_eq!(a.id(), sample().id());
-        let kept = b.clone().with_id(a.id());
-        assert_eq!(Package::from_bytes(&kept.to_bytes()).unwrap().id(), a.id());
+        #[cfg(feature = "encode")]
+        {
+            let kept = b.clone().with_id(a.id());
+            assert_eq!(Package::from_bytes(&kept.to_bytes()).unwrap().id(), a.id());
+        }
     }
 
     #[cfg(feature = "encode")]

@@ -7,7 +7,6 @@ use super::{NetworkConfig, PackageError};
 /// A package's weights, parsed and checked against the network they must fit.
 pub(crate) struct Weights<'a> {
     tensors: SafeTensors<'a>,
-    config: NetworkConfig,
 }
 
 impl<'a> Weights<'a> {
@@ -24,7 +23,7 @@ impl<'a> Weights<'a> {
                 ),
             });
         }
-        Ok(Self { tensors, config })
+        Ok(Self { tensors })
     }
 
     /// The tensor `name`, which must have `shape`, widened to f32 (exactly) in its order.
@@ -36,9 +35,8 @@ impl<'a> Weights<'a> {
         if view.shape() != shape {
             return Err(PackageError::TensorShape {
                 name: name.into(),
-                expected: shape.to_vec(),
-                found: view.shape().to_vec(),
-                config: self.config,
+                expected: shape.into(),
+                found: view.shape().into(),
             });
         }
         let bytes = view.data();

@@ -2,8 +2,8 @@
 //!
 //! Each output is its own sum in a fixed order — bias, then kernel row, kernel column, input
 //! channel — whose steps [`Arith`] defines: a multiply and an add rounded separately for the
-//! networks that choose entropy-coding tables (what ansel 0.2 streams were made with), one fused
-//! multiply-add for the synthesis. Both are defined bit for bit by IEEE 754.
+//! networks that choose entropy-coding tables (the arithmetic existing streams depend on), one
+//! fused multiply-add for the synthesis. Both are defined bit for bit by IEEE 754.
 //!
 //! Speed comes from blocking, which changes no sum: several output pixels share each weight
 //! load (the pixels of one row that a strided kernel reaches through the same taps), and the
@@ -103,7 +103,7 @@ impl Padded {
         let c = x.c;
         let mut data = vec![0.0f32; ph * pw * c];
         if planar {
-            // Serial: one pass over the input (a pass per channel plane, in parallel, was slower).
+            // Serial: one pass over the input (faster than a parallel pass per channel plane).
             for (y, src) in x.data.chunks_exact(x.w * c).enumerate() {
                 for (xx, px) in src.chunks_exact(c).enumerate() {
                     for (ci, &v) in px.iter().enumerate() {
@@ -219,9 +219,8 @@ fn row_avx2<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row
 
 /// The outputs in blocks of `P` pixels × `B` channels, those left over in blocks of `Q` × `C`
 /// (one by one if `C` does not divide them). A block keeps its accumulators in registers: 16
-/// with AVX-512 (of 32), enough independent sums to hide the latency of each add. Measured:
-/// LLVM turned 32- and 48-wide blocks into scalar code (4.5× slower decoding); the AVX2
-/// shapes were not timed (no AVX2-only machine here), only tested for their bits.
+/// with AVX-512 (of 32), enough independent sums to hide the latency of each add; LLVM turns
+/// wider blocks into scalar code.
 #[inline(always)]
 fn blocks<A: Arith, const P: usize, const B: usize, const Q: usize, const C: usize>(
     layer: &Layer,

@@ -3,9 +3,7 @@
 //! The decoder must pick every latent element's table exactly as the encoder did, so the
 //! means and scales of y cannot come from a backend's convolutions: libtorch, a GPU, or the
 //! same backend on a CPU with other SIMD units sum in other orders and round differently, and
-//! one scale on the other side of a table boundary makes the stream undecodable. (Before this
-//! module, 19 of 24 Kodak streams libtorch encoded at quality 5 failed to decode with `flex`
-//! on the same machine.)
+//! one scale on the other side of a table boundary makes the stream undecodable.
 //!
 //! So the hyper-synthesis `h_s` (and a context model's network) run here, on the host, in
 //! plain f32 arithmetic whose every result is defined by IEEE 754: each output is its bias
@@ -309,7 +307,7 @@ pub(crate) fn split_params(raw: &Map) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// The bit patterns of `values`, to compare floats exactly.
-#[cfg(test)]
+#[cfg(all(test, feature = "encode"))]
 pub(crate) fn bits(values: &[f32]) -> Vec<u32> {
     values.iter().map(|v| v.to_bits()).collect()
 }
@@ -364,7 +362,7 @@ pub(crate) mod tests {
         }
     }
 
-    /// The context model as it was first written: the convolution over the whole map, the
+    /// The context model computed the direct way: the convolution over the whole map, the
     /// features zeroed at the anchors, the pointwise network at every position.
     fn context_on_the_whole_map(context: &Context, hyper: &Map, anchors: &[f32]) -> Map {
         let (h, w) = (hyper.h, hyper.w);
@@ -451,7 +449,7 @@ pub(crate) mod tests {
         assert_eq!(map.to_planar(), planar);
     }
 
-    /// What a table network's layer computes, by definition (and as ansel 0.2 computed it):
+    /// What a table network's layer computes, by definition:
     /// each output the bias plus the products of the taps that land inside the input, in the
     /// order kernel row, kernel column, input channel, each product and sum rounded.
     fn definition(layer: &Layer, x: &Map) -> Map {
@@ -499,7 +497,7 @@ pub(crate) mod tests {
     }
 
     /// The blocked, vectorised kernel gives the definition's bits (a zero's sign aside), so
-    /// table indexes, and streams, are those of ansel 0.2.
+    /// table indexes, and with them streams, are those the definition gives.
     #[test]
     fn layers_give_the_bits_of_the_definition() {
         let device = Device::flex();

@@ -17,7 +17,7 @@ use super::{Layer, Map};
 /// bands by it.
 pub(crate) const BAND_BYTES: usize = 256 << 20;
 /// Fewest latent rows of a band: the rows around a band that its outputs read are computed
-/// by both neighbours, so thin bands cost time (3 latent rows a band: 19 % at 16 rows).
+/// by both neighbours, so thin bands cost time.
 const MIN_BAND_ROWS: usize = 16;
 
 /// A synthesis transform's host copy: four (transposed) convolutions with inverse GDN

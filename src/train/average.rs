@@ -2,9 +2,8 @@
 //! network when a run asks for one (`ansel train --ema DECAY`).
 //!
 //! Why: with two 256² crops a step, the gradient is noisy, and at a learning rate of 10⁻⁴ the
-//! weights wander around the optimum they are moving towards. The runs of the default model
-//! show it: every 10⁻⁴ phase lost about 0.6 dB at quality 8 on Kodak, and only the 3·10⁻⁵ and
-//! 10⁻⁵ phases after it won that back. An average over the last few thousand steps cancels
+//! weights wander around the optimum they are moving towards, which costs quality until a
+//! lower learning rate wins it back. An average over the last few thousand steps cancels
 //! most of the wander without slowing the walk, so validation and export, which read the
 //! average, need no low-rate tail to see where the run has got to.
 

@@ -30,7 +30,7 @@ pub const AVERAGE_FILE: &str = "average.bpk";
 pub struct RunState {
     /// Steps completed.
     pub step: u64,
-    /// Wall-clock seconds spent training so far, over all sessions of the run.
+    /// Wall-clock seconds spent training so far, resumes included.
     pub train_seconds: f64,
     /// Network shape.
     pub network: NetworkConfig,

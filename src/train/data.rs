@@ -31,23 +31,7 @@ pub struct Batch {
 /// Image files (by extension) in `dir`, sorted by name so the run does not depend on the
 /// directory order of the file system.
 pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, TrainError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| TrainError::Io(dir.to_path_buf(), e))?;
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .map(|e| {
-                    matches!(
-                        e.to_ascii_lowercase().as_str(),
-                        "png" | "jpg" | "jpeg" | "ppm" | "bmp" | "tif" | "tiff" | "webp"
-                    )
-                })
-                .unwrap_or(false)
-        })
-        .collect();
-    files.sort();
-    Ok(files)
+    crate::image_io::list_images(dir).map_err(|e| TrainError::Io(dir.to_path_buf(), e))
 }
 
 /// Refuses directories that hold Kodak images: they are our evaluation set.

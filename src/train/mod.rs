@@ -57,6 +57,12 @@ pub enum TrainError {
     /// A model package could not be made or read.
     #[error(transparent)]
     Package(#[from] crate::package::PackageError),
+    /// Validation failed.
+    #[error("validation: {0}")]
+    Validation(#[from] crate::eval::HarnessError),
+    /// The codec could not be built from an exported package.
+    #[error(transparent)]
+    Codec(#[from] crate::Error),
 }
 
 /// Settings of a training run (saved as `run.json` in the run directory).
@@ -131,8 +137,7 @@ impl Default for TrainConfig {
             lambdas: DEFAULT_LADDER,
             steps: 100_000,
             // Two 256² crops: the same pixels per step as eight 128² ones, but z is 4×4 instead
-            // of 2×2, less of it at a border. Measured on Kodak, same start and time: −6.3 %
-            // BD-rate against −0.7 % for 8 × 128² (docs/training/README.md, run 12).
+            // of 2×2, less of it at a border, and it trains better (docs/training/README.md).
             batch: 2,
             patch: 256,
             min_scale: 1.0,
@@ -156,8 +161,8 @@ impl Default for TrainConfig {
 
 /// Loss weight of each λ rung: `(λ / λ̄)^−β`, with λ̄ the ladder's geometric mean.
 ///
-/// A sample's loss `λ·255²·MSE + bpp` grows with its rung's λ (on Kodak about 1.44× per rung,
-/// 13× from quality 1 to 8), so the top rungs steer the shared transforms. BD-rate, though,
+/// A sample's loss `λ·255²·MSE + bpp` grows with its rung's λ, so the top rungs steer the
+/// shared transforms. BD-rate, though,
 /// values a relative rate saving equally at every rate; β ≈ 0.5 gives every rung a similar
 /// share of the gradient. The weights multiply to 1, so the overall scale of the loss stays put.
 pub fn rung_weights(lambdas: &Ladder, beta: f64) -> Ladder {
@@ -236,7 +241,7 @@ pub struct TrainSummary {
     pub step: u64,
     /// Loss of the last log interval.
     pub last: Option<LogLine>,
-    /// Loss of the first log interval of this session.
+    /// Loss of the first log interval since the run started or resumed.
     pub first: Option<LogLine>,
 }
 
@@ -251,7 +256,8 @@ pub struct RunOptions<'a> {
     /// Start from these weights (a model package or a burnpack of [`Network`]) instead of a
     /// random initialisation.
     pub init_weights: Option<&'a Path>,
-    /// Stop after this many steps in this session (for tests and time-boxed runs).
+    /// Stop after this many steps from where the run started or resumed (for tests and
+    /// time-boxed runs).
     pub max_session_steps: Option<u64>,
     /// Show a progress bar (otherwise one line per log interval on stderr).
     pub progress: bool,
@@ -526,7 +532,7 @@ fn run_validation(
     network: &Network,
     config: &TrainConfig,
     state: &checkpoint::RunState,
-    images: &[(String, image::RgbImage)],
+    images: &[crate::eval::DatasetImage],
     out: &Path,
 ) -> Result<(), TrainError> {
     let provenance = export::Provenance {
@@ -635,8 +641,8 @@ mod tests {
     }
 
     /// A resumed run's optimizers must step exactly like the ones that were saved. Gradients far
-    /// above the clipping norm expose a mix-up of settings (Adam alone is scale-free), as when
-    /// the auxiliary optimizer once came back with the main one's clipping.
+    /// above the clipping norm expose a mix-up of settings (Adam alone is scale-free), such as
+    /// the auxiliary optimizer coming back with the main one's clipping.
     #[test]
     fn resumed_optimizers_step_like_the_saved_ones() {
         let device = Device::flex().autodiff();

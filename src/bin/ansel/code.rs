@@ -50,8 +50,8 @@ status is then non-zero.
 Decoding runs on the CPU in arithmetic that is the same on every machine: a file gives the \
 same pixels wherever it is decoded, whatever device encoded it.";
 
-/// Quality when neither --quality nor --target-bpp is given: with the default model about
-/// 0.68 bpp and 32.3 dB on Kodak, near what JPEG's usual defaults spend.
+/// Quality when neither --quality nor --target-bpp is given: with the default model, near
+/// the rate JPEG's usual defaults spend.
 const DEFAULT_QUALITY: f32 = 5.0;
 
 /// Arguments of `ansel encode`.
@@ -76,8 +76,8 @@ pub struct EncodeArgs {
     #[arg(long, value_name = "BPP", value_parser = parse_bpp)]
     target_bpp: Option<f64>,
     /// Refine the latent with N gradient steps on the image's own rate-distortion loss before
-    /// coding it: each step costs about 3-4 plain encodes; 10 steps save 3.4 % of the bits at
-    /// equal PSNR on Kodak, most at high qualities. Any decoder reads the result.
+    /// coding it: each step costs about 3-4 plain encodes and saves bits at equal PSNR, most at
+    /// high qualities. Any decoder reads the result.
     #[arg(long, value_name = "N", default_value_t = 0)]
     refine: usize,
     /// Where the encoder's networks run: cpu, gpu (needs the `wgpu` build feature) or auto.
@@ -159,7 +159,7 @@ pub struct DecodeArgs {
     #[arg(long, value_enum)]
     format: Option<OutputFormat>,
     /// Ignored: decoding runs on the CPU, in arithmetic that gives the same pixels on every
-    /// machine. (Accepted so that scripts written for ansel 0.2 still run.)
+    /// machine. (Accepted so that older scripts that pass it still run.)
     #[arg(long, hide = true, value_name = "cpu|gpu|auto")]
     device: Option<DeviceChoice>,
     #[command(flatten)]

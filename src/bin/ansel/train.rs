@@ -82,12 +82,12 @@ pub struct TrainArgs {
     init: Option<PathBuf>,
     /// After --init widened the latent: steps over which the new channels' rate ramps into the
     /// loss, from nothing to full, so they learn to carry something first (0: full at once).
-    /// Make it slow: run 10's new channels came alive only while the weight was about 0.1
-    /// (ramp 60,000); a resumed run may shorten it once they carry rate. Refused in a run that
+    /// Make it slow: new channels come alive only while their weight is low; a resumed run may
+    /// shorten it once they carry rate. Refused in a run that
     /// did not widen.
     #[arg(long, default_value_t = DEFAULTS.new_channel_ramp)]
     new_channel_ramp: u64,
-    /// Stop after this many steps in this session.
+    /// Stop after this many steps from where this run starts or resumes.
     #[arg(long)]
     session_steps: Option<u64>,
     /// Minutes between checkpoints.
@@ -98,8 +98,8 @@ pub struct TrainArgs {
     log_every: u64,
     /// Downscale each crop by a random factor between this and 1 (a square of patch/s pixels
     /// resized to the patch), so the photos also train at lower resolutions (1: full-size
-    /// crops). Photos too small for a larger square are cut at full size. Fine-tuning the
-    /// default with 0.5 cost +0.8 % BD-rate on Kodak (docs/training/README.md, run 20).
+    /// crops). Photos too small for a larger square are cut at full size. It has not helped
+    /// the default model (docs/training/README.md).
     #[arg(long, default_value_t = DEFAULTS.min_scale, value_name = "S", value_parser = parse_scale)]
     min_scale: f64,
     /// Weigh each sample's loss by (λ/λ̄)^−β so that low rates steer the shared transforms as
@@ -121,7 +121,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 24)]
     val_images: usize,
     /// Where the training steps run: cpu, gpu (needs the `wgpu` build feature), auto, or
-    /// libtorch (the CPU through PyTorch; needs the `tch` build feature, about 2x faster).
+    /// libtorch (the CPU through PyTorch; needs the `tch` build feature, faster).
     #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto|libtorch")]
     device: DeviceChoice,
     /// Arithmetic of the convolutions: f32, or bf16 (libtorch only; master weights, optimizer
@@ -172,7 +172,7 @@ fn parse_ladder(s: &str) -> Result<Ladder, String> {
     Ok(ladder)
 }
 
-/// The ladder of this session: the one asked for, else the resumed checkpoint's, else the
+/// The ladder this run trains on: the one asked for, else the resumed checkpoint's, else the
 /// default.
 fn run_ladder(a: &TrainArgs) -> Result<Ladder, Box<dyn std::error::Error>> {
     if let Some(l) = a.lambdas {
