@@ -1,25 +1,15 @@
 //! The library API: round trips of awkward sizes, determinism, streaming, the rate search,
 //! size limits, the input conversions and the `image` crate hook.
 //!
-//! The embedded model may be a placeholder, so nothing here depends on its quality: only on
-//! dimensions, determinism and the behaviour of the API.
+//! Nothing here depends on the embedded model's quality: only on dimensions, determinism and
+//! the behaviour of the API.
 
+mod common;
 use ansel::codec_format::{Container, Limits};
 use ansel::image_io::{to_rgb8, Conversion};
 use ansel::{Codec, Error};
+use common::{bpp, photo_like};
 use image::{DynamicImage, RgbImage};
-
-/// A deterministic image with some texture.
-fn photo_like(w: u32, h: u32) -> RgbImage {
-    RgbImage::from_fn(w, h, |x, y| {
-        let v = |a: u32, b: u32| ((a * 7 + b * 3 + (a * b) % 23) % 256) as u8;
-        image::Rgb([v(x, y), v(y, x), ((x + y) * 2 % 256) as u8])
-    })
-}
-
-fn bpp(stream: &[u8], img: &RgbImage) -> f64 {
-    8.0 * stream.len() as f64 / (img.width() as f64 * img.height() as f64)
-}
 
 #[test]
 fn awkward_sizes_round_trip_deterministically() {

@@ -5,6 +5,8 @@
 //! The embedded model may be a placeholder: nothing here depends on its rate or quality
 //! beyond the file size growing with quality.
 
+mod common;
+use common::photo_like;
 use std::path::{Path, PathBuf};
 
 use ansel::codec_format::{Container, Limits};
@@ -18,13 +20,6 @@ fn ansel(dir: &Path) -> Command {
     let mut cmd = cargo_bin_cmd!("ansel");
     cmd.current_dir(dir);
     cmd
-}
-
-fn photo_like(w: u32, h: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(w, h, |x, y| {
-        let v = |a: u32, b: u32| ((a * 7 + b * 3 + (a * b) % 23) % 256) as u8;
-        image::Rgb([v(x, y), v(y, x), ((x + y) * 2 % 256) as u8])
-    })
 }
 
 /// A temporary directory with `photo.png` (48×40) in it.

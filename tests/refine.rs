@@ -2,18 +2,12 @@
 //! rate-distortion loss of a photo with the embedded trained model, it never returns something
 //! worse than the plain encode, and its streams are ordinary streams.
 
+mod common;
 use ansel::eval::metrics::mse_rgb;
 use ansel::Codec;
 use ansel::Refinement;
+use common::photo;
 use image::RgbImage;
-
-/// A 160 × 128 crop of the sample photo (a real photo: refinement has texture to work on).
-fn photo() -> RgbImage {
-    let full = image::open(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample.png"))
-        .unwrap()
-        .to_rgb8();
-    image::imageops::crop_imm(&full, 220, 140, 160, 128).to_image()
-}
 
 /// The loss the codec was trained on, measured on the real stream: λ·255²·MSE + bits per pixel
 /// (MSE of pixels in [0, 1], so λ times the MSE of 8-bit values).

@@ -15,7 +15,7 @@ use ansel::backend::DeviceChoice;
 use ansel::codec_format::{Container, Limits};
 use ansel::model::{QUALITY_MAX, QUALITY_MIN};
 use ansel::Codec;
-use ansel::{EncodeOptions, Package, Refinement};
+use ansel::{Decoder, EncodeOptions, Package, Refinement};
 
 use crate::io::{format_name, load_image, Sink, Source};
 
@@ -196,45 +196,69 @@ fn parse_bpp(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// Loads the codec, its networks on `device` (`None`: only decoding, which runs on the host);
-/// with `-v`, says which model, where it runs and how long loading took.
-fn load_codec(
-    model: &Option<PathBuf>,
-    device: Option<DeviceChoice>,
-    verbose: bool,
-) -> Result<Codec> {
-    let decoding = device.is_none();
-    let device = crate::device::select(device.unwrap_or(DeviceChoice::Cpu))?;
+/// Reads the model package at `model` (the embedded default when `None`).
+fn load_package(model: &Option<PathBuf>) -> Result<Option<Package>> {
+    let Some(p) = model else { return Ok(None) };
+    Package::read(p).map(Some).map_err(|e| {
+        match e {
+            ansel::Error::Io { source, .. } => format!(
+                "{}: cannot read the model package: {}",
+                p.display(),
+                crate::io::io_message(&source)
+            ),
+            e => format!("{}: {e}", p.display()),
+        }
+        .into()
+    })
+}
+
+/// With `-v`, says which model, where it runs and how long loading took.
+fn report_load(model: &Option<PathBuf>, id: ansel::ModelId, place: &str, t: Instant) {
+    let name = model
+        .as_ref()
+        .map_or_else(|| "embedded".into(), |p| p.display().to_string());
+    eprintln!(
+        "model {id} ({name}), loaded in {}, {place}",
+        ms(t.elapsed())
+    );
+}
+
+/// Loads the codec with its networks on `device`.
+fn load_codec(model: &Option<PathBuf>, device: DeviceChoice, verbose: bool) -> Result<Codec> {
+    let device = crate::device::select(device)?;
     let t = Instant::now();
-    let codec = match model {
-        Some(p) => Package::read(p)
-            .and_then(|package| Codec::from_package(&package))
-            .map_err(|e| match e {
-                ansel::Error::Io { source, .. } => format!(
-                    "{}: cannot read the model package: {}",
-                    p.display(),
-                    crate::io::io_message(&source)
-                ),
-                e => format!("{}: {e}", p.display()),
-            })?,
+    let codec = match load_package(model)? {
+        Some(package) => Codec::from_package(&package).map_err(|e| in_package(model, e))?,
         None => Codec::embedded()?,
     }
     .on_device(&device);
     if verbose {
-        let name = model
-            .as_ref()
-            .map_or_else(|| "embedded".into(), |p| p.display().to_string());
-        let place = match decoding {
-            true => "decoding on the host (the same pixels on every machine)".into(),
-            false => format!("running on {}", device.description()),
-        };
-        eprintln!(
-            "model {} ({name}), loaded in {}, {place}",
-            codec.id(),
-            ms(t.elapsed()),
-        );
+        let place = format!("running on {}", device.description());
+        report_load(model, codec.id(), &place, t);
     }
     Ok(codec)
+}
+
+/// Loads the decoder alone: no burn network, on the host.
+fn load_decoder(model: &Option<PathBuf>, verbose: bool) -> Result<Decoder> {
+    let t = Instant::now();
+    let decoder = match load_package(model)? {
+        Some(package) => Decoder::from_package(&package).map_err(|e| in_package(model, e))?,
+        None => Decoder::embedded()?,
+    };
+    if verbose {
+        let place = "decoding on the host (the same pixels on every machine)";
+        report_load(model, decoder.id(), place, t);
+    }
+    Ok(decoder)
+}
+
+/// An error of the package at `model`, naming it.
+fn in_package(model: &Option<PathBuf>, e: ansel::Error) -> String {
+    match model {
+        Some(p) => format!("{}: {e}", p.display()),
+        None => e.to_string(),
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -386,7 +410,7 @@ where
 /// Runs `ansel encode`.
 pub fn encode(a: EncodeArgs) -> Result<()> {
     let jobs = plan(&a.inputs, &a.output, &a.out_dir, "ansel", "compressed data")?;
-    let codec = load_codec(&a.run.model, Some(a.device), a.run.verbose)?;
+    let codec = load_codec(&a.run.model, a.device, a.run.verbose)?;
     run_all(&jobs, a.run.jobs, a.run.verbose, |job, say| {
         encode_one(&codec, job, &a, say)
     })
@@ -452,9 +476,9 @@ pub fn decode(a: DecodeArgs) -> Result<()> {
     if a.device.is_some_and(|d| d != DeviceChoice::Cpu) {
         eprintln!("ansel: note: --device is ignored: decoding runs on the CPU (the same pixels on every machine)");
     }
-    let codec = load_codec(&a.run.model, None, a.run.verbose)?;
+    let decoder = load_decoder(&a.run.model, a.run.verbose)?;
     run_all(&jobs, a.run.jobs, a.run.verbose, |job, _| {
-        decode_one(&codec, job, &a)
+        decode_one(&decoder, job, &a)
     })
 }
 
@@ -519,7 +543,7 @@ fn encode_image(
     Ok(buf)
 }
 
-fn decode_one(codec: &Codec, job: &Job, a: &DecodeArgs) -> std::result::Result<String, String> {
+fn decode_one(decoder: &Decoder, job: &Job, a: &DecodeArgs) -> std::result::Result<String, String> {
     let input = &job.input;
     job.output.check(a.run.force, "image data")?;
     let format = output_format(&job.output, a.format)?;
@@ -530,7 +554,7 @@ fn decode_one(codec: &Codec, job: &Job, a: &DecodeArgs) -> std::result::Result<S
     }
     let t_read = t.elapsed();
     let t = Instant::now();
-    let img = codec.decode(&bytes).map_err(|e| match e {
+    let img = decoder.decode(&bytes).map_err(|e| match e {
         ansel::Error::WrongModel { .. } => {
             format!("{input}: {e} (decode it with --model and the package it was made with)")
         }
