@@ -4,11 +4,11 @@
 //! cost of a large PyTorch install; meant for long training runs only, never needed to encode
 //! or decode).
 //!
-//! Only the encoder's transforms (`g_a`, `h_a`, and `g_s` when it refines) run on the
-//! selected device. Everything that decides how bits are read (the hyper-synthesis and
+//! Only the encoder's transforms run on a selected GPU (`g_a`, `h_a`, and `g_s` when it
+//! refines); on the CPU a plain encode runs `g_a` and `h_a` on the host kernels. Everything that decides how bits are read (the hyper-synthesis and
 //! context model that predict the scales, their quantisation into table indices, the entropy
 //! coder) and the decoder's synthesis run on the host in arithmetic that is the same on every
-//! machine (`model::portable`), so a stream encoded on one device decodes on any other, to the
+//! machine (`portable`), so a stream encoded on one device decodes on any other, to the
 //! same pixels. Each stream also carries a checksum of the table indices, caught as
 //! [`Error::IndexMismatch`] if they disagree anyway (say, a stream whose encoder took its
 //! scales from a backend).

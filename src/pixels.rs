@@ -36,6 +36,32 @@ pub fn to_padded_planes(img: &RgbImage) -> (Vec<f32>, usize, usize) {
     (out, ph, pw)
 }
 
+/// `img` padded by edge replication to `(padded_len(h), padded_len(w))`, channels-last, in
+/// `[0, 1]`: the values of [`to_padded_planes`] in the host kernels' layout.
+#[cfg(feature = "encode")]
+pub fn to_padded_map(img: &RgbImage) -> crate::portable::Map {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (pw, ph) = (
+        padded_len(img.width()) as usize,
+        padded_len(img.height()) as usize,
+    );
+    let raw = img.as_raw();
+    let mut data = Vec::with_capacity(ph * pw * 3);
+    for y in 0..ph {
+        let row = &raw[y.min(h - 1) * w * 3..][..w * 3];
+        for x in 0..pw {
+            let p = &row[x.min(w - 1) * 3..][..3];
+            data.extend(p.iter().map(|&v| v as f32 / 255.0));
+        }
+    }
+    crate::portable::Map {
+        h: ph,
+        w: pw,
+        c: 3,
+        data,
+    }
+}
+
 /// Writes decoded rows into `img`: `rows` holds RGB floats channels-last, `pw` pixels a row
 /// (the padded width), starting at image row `first_row`. Clamped to `[0, 1]` and rounded half
 /// away from zero; the padding (columns past the width, rows past the height) is dropped.

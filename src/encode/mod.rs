@@ -15,7 +15,7 @@ use crate::decode::{Decoder, DEFAULT_PACKAGE};
 use crate::limits::LIMITS;
 use crate::model::Network;
 use crate::package::{ModelMetadata, Package, PackageError};
-use crate::pixels::to_padded_planes;
+use crate::pixels::{to_padded_map, to_padded_planes};
 use crate::quality::{self, Ladder};
 use crate::Error;
 
@@ -107,6 +107,10 @@ pub struct Encoded {
 #[derive(Debug, Clone)]
 pub struct Codec {
     pub(crate) decoder: Decoder,
+    /// `g_a` and `h_a` on the host kernels, for plain encodes on the CPU.
+    pub(crate) analysis: crate::portable::AnalysisModel,
+    /// Whether plain encodes use [`Codec::analysis`] (else the burn network on `device`).
+    pub(crate) host_analysis: bool,
     pub(crate) network: Network,
     pub(crate) device: Device,
     /// λ of each quality rung (what refinement weighs distortion with).
@@ -130,8 +134,15 @@ impl Codec {
             .ok()
             .filter(|l: &Ladder| l.iter().all(|v| v.is_finite() && *v > 0.0))
             .ok_or_else(|| PackageError::Lambdas(package.metadata.lambdas.clone()))?;
+        let weights =
+            crate::package::weights::Weights::parse(&package.weights, package.metadata.network)?;
         Ok(Self {
             decoder: Decoder::from_package(package)?,
+            analysis: crate::portable::AnalysisModel::from_weights(
+                &weights,
+                package.metadata.network,
+            )?,
+            host_analysis: true,
             network: crate::model::load_package_weights(
                 &package.weights,
                 package.metadata.network,
@@ -145,11 +156,12 @@ impl Codec {
     /// Moves the encoder's networks to another device (see [`crate::backend`]). Streams stay
     /// interchangeable: the entropy-coding decisions are made on the host, and decoding runs
     /// there entirely, to the same pixels on every machine.
-    pub fn on_device(self, device: &SelectedDevice) -> Self {
-        let device = device.device().clone();
+    pub fn on_device(self, selected: &SelectedDevice) -> Self {
+        let device = selected.device().clone();
         Self {
             network: self.network.to_device(&device),
             device,
+            host_analysis: !selected.is_gpu(),
             ..self
         }
     }
@@ -231,40 +243,61 @@ impl Codec {
         };
         header.validate(&LIMITS)?;
         let decoder = &self.decoder;
-        let (planes, ph, pw) = to_padded_planes(image);
-        let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
-        let gains = self.network.gains_for_quality(quality, &self.device);
-        let x_padded = x.clone();
-        // Refining holds the whole image's activations anyway (it runs g_s on the device).
-        let y = if refinement.is_active() {
-            self.network.analyse(x, &gains)
-        } else {
-            let band = decoder
+        let band = |pw: usize| {
+            decoder
                 .model
                 .synthesis
-                .band_rows(pw / crate::architecture::LATENT_STRIDE, decoder.band_bytes);
-            self.network.analyse_bands(x, &gains, band)
+                .band_rows(pw / crate::architecture::LATENT_STRIDE, decoder.band_bytes)
         };
-        let z = self.network.hyper_analyse(y.clone(), &gains);
-        let [_, n, zh, zw] = z.dims();
-        let z_symbols = decoder.coder.z_symbols(&to_vec(z), zh * zw);
-        let z_stream = decoder.coder.encode_z(&z_symbols, [n, zh, zw])?;
-
-        let side = decoder
-            .coder
-            .side_information(&decoder.model, &z_symbols, [n, zh, zw], quality);
-        let problem = refine::Problem {
-            network: &self.network,
-            gains: &gains,
-            lambda: quality::lambda_for_quality(&self.ladder, quality),
-            x: x_padded,
-            hyper: map_to_tensor(&side.raw, &self.device),
-            height: height as usize,
-            width: width as usize,
+        // The plain encode runs its transforms on the host kernels; refinement (which needs
+        // gradients) and a GPU run them in burn.
+        let (y, [m, yh, yw], z_symbols, z_shape, side) = if self.host_analysis
+            && !refinement.is_active()
+        {
+            let host = &self.analysis;
+            let x = to_padded_map(image);
+            let y = host
+                .analysis
+                .forward_bands(&x, &host.latent_gain(quality), band(x.w));
+            let z = host.hyper.forward(&y, &host.hyper_gain(quality));
+            let z_shape = [z.c, z.h, z.w];
+            let z_symbols = decoder.coder.z_symbols(&z.to_planar(), z.h * z.w);
+            let side = decoder
+                .coder
+                .side_information(&decoder.model, &z_symbols, z_shape, quality);
+            (y.to_planar(), [y.c, y.h, y.w], z_symbols, z_shape, side)
+        } else {
+            let (planes, ph, pw) = to_padded_planes(image);
+            let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
+            let gains = self.network.gains_for_quality(quality, &self.device);
+            let x_padded = x.clone();
+            // Refining holds the whole image's activations anyway (it runs g_s on the device).
+            let y = if refinement.is_active() {
+                self.network.analyse(x, &gains)
+            } else {
+                self.network.analyse_bands(x, &gains, band(pw))
+            };
+            let z = self.network.hyper_analyse(y.clone(), &gains);
+            let [_, n, zh, zw] = z.dims();
+            let z_symbols = decoder.coder.z_symbols(&to_vec(z), zh * zw);
+            let side =
+                decoder
+                    .coder
+                    .side_information(&decoder.model, &z_symbols, [n, zh, zw], quality);
+            let problem = refine::Problem {
+                network: &self.network,
+                gains: &gains,
+                lambda: quality::lambda_for_quality(&self.ladder, quality),
+                x: x_padded,
+                hyper: map_to_tensor(&side.raw, &self.device),
+                height: height as usize,
+                width: width as usize,
+            };
+            let y = refine::refine(&problem, y, refinement);
+            let [_, m, yh, yw] = y.dims();
+            (to_vec(y), [m, yh, yw], z_symbols, [n, zh, zw], side)
         };
-        let y = refine::refine(&problem, y, refinement);
-        let [_, m, yh, yw] = y.dims();
-        let y = to_vec(y);
+        let z_stream = decoder.coder.encode_z(&z_symbols, z_shape)?;
         let latent = decoder.coder.code_latent(
             &decoder.model,
             side,
@@ -480,9 +513,12 @@ mod tests {
     fn streams_decode_on_a_device_that_rounds_differently() {
         use burn::module::Module;
         let (network, ladder) = plain_default();
-        let reference = codec_of(&network, &ladder);
+        let mut reference = codec_of(&network, &ladder);
         let mut other = codec_of(&network, &ladder);
         other.network = other.network.map(&mut Perturb(1e-5));
+        // Both encode on the burn network, as on a GPU.
+        reference.host_analysis = false;
+        other.host_analysis = false;
         let image = photo_like(160, 96);
         for q in [1.0, 4.5, 8.0] {
             for (encoder, decoder) in [(&other, &reference), (&reference, &other)] {
@@ -579,5 +615,49 @@ mod tests {
             Err(Error::IndexMismatch { stream, derived }) => assert_ne!(stream, derived),
             other => panic!("expected an index mismatch, got {other:?}"),
         }
+    }
+
+    /// The host kernels' `g_a` and `h_a` compute what the burn network computes, to within
+    /// float rounding, and streams from either decode alike.
+    #[test]
+    fn host_analysis_matches_the_network() {
+        let (network, ladder) = plain_default();
+        let mut codec = codec_of(&network, &ladder);
+        let image = photo_like(128, 96);
+        let (planes, ph, pw) = to_padded_planes(&image);
+        let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &codec.device);
+        let close = |host: &[f32], device: &[f32], what: &str| {
+            assert_eq!(host.len(), device.len());
+            let worst = host
+                .iter()
+                .zip(device)
+                .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-4, "{what}: {worst}");
+        };
+        for q in [1.0, 5.5, 8.0] {
+            let gains = network.gains_for_quality(q, &codec.device);
+            let y = network.analyse(x.clone(), &gains);
+            let z = network.hyper_analyse(y.clone(), &gains);
+            let host = &codec.analysis;
+            let y_host = host
+                .analysis
+                .forward(&to_padded_map(&image), &host.latent_gain(q));
+            let z_host = host.hyper.forward(&y_host, &host.hyper_gain(q));
+            close(&y_host.to_planar(), &to_vec(y), "y");
+            close(&z_host.to_planar(), &to_vec(z), "z");
+        }
+        let stream = codec.encode(&image, 5.0).unwrap().bytes;
+        codec.host_analysis = false;
+        let burn = codec.encode(&image, 5.0).unwrap().bytes;
+        assert!(
+            stream.len().abs_diff(burn.len()) <= 16,
+            "{} against {}",
+            stream.len(),
+            burn.len()
+        );
+        let (a, b) = (codec.decode(&stream).unwrap(), codec.decode(&burn).unwrap());
+        let psnr = |d: &RgbImage| crate::eval::metrics::psnr_rgb(&image, d).unwrap();
+        assert!((psnr(&a) - psnr(&b)).abs() < 0.05);
     }
 }

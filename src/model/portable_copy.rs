@@ -53,8 +53,8 @@ pub(crate) fn deconv_layer(deconv: &ConvTranspose2d) -> Layer {
     )
 }
 
-fn inverse_gdn(gdn: &super::gdn::Gdn) -> portable::InverseGdn {
-    portable::inverse_gdn(&values(gdn.beta.val()), &values(gdn.gamma.val()))
+fn gdn_norm(gdn: &super::gdn::Gdn) -> portable::GdnNorm {
+    portable::gdn_norm(&values(gdn.beta.val()), &values(gdn.gamma.val()))
 }
 
 impl super::transforms::Synthesis {
@@ -68,9 +68,9 @@ impl super::transforms::Synthesis {
                 deconv_layer(&self.deconv3),
             ],
             igdn: [
-                inverse_gdn(&self.igdn0),
-                inverse_gdn(&self.igdn1),
-                inverse_gdn(&self.igdn2),
+                gdn_norm(&self.igdn0),
+                gdn_norm(&self.igdn1),
+                gdn_norm(&self.igdn2),
             ],
         }
     }

@@ -25,13 +25,17 @@ use rayon::prelude::*;
 use crate::architecture::{is_anchor, LEAKY_SLOPE as SLOPE};
 use kernel::{Arith, Separate};
 
+#[cfg(feature = "encode")]
+mod analysis;
 mod kernel;
 mod model;
 mod synthesis;
 #[cfg(all(test, feature = "encode"))]
-pub(crate) use model::inverse_gdn;
+pub(crate) use model::gdn_norm;
+#[cfg(feature = "encode")]
+pub(crate) use model::AnalysisModel;
 pub(crate) use model::Model;
-pub(crate) use synthesis::{InverseGdn, Synthesis, BAND_BYTES};
+pub(crate) use synthesis::{GdnNorm, Synthesis, BAND_BYTES};
 
 /// A channels-last feature map: `data[(y * w + x) * c + channel]`.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,9 @@
 //! The decoder's networks built from a package's weights: the hyper-synthesis, the context
 //! model if any, the synthesis transform and the inverse gains, once at load.
 
-use super::{Context, HyperSynthesis, InverseGdn, Layer, Synthesis};
+#[cfg(feature = "encode")]
+use super::analysis::{Analysis, HyperAnalysis};
+use super::{Context, GdnNorm, HyperSynthesis, Layer, Synthesis};
 use crate::architecture::{gdn, NetworkConfig};
 use crate::package::weights::Weights;
 use crate::package::PackageError;
@@ -38,7 +40,7 @@ impl Model {
         let igdn = |name: &str| {
             let beta = weights.tensor(&format!("{name}.beta"), &[t])?;
             let gamma = weights.tensor(&format!("{name}.gamma"), &[t, t])?;
-            Ok::<_, PackageError>(inverse_gdn(&beta, &gamma))
+            Ok::<_, PackageError>(gdn_norm(&beta, &gamma))
         };
         let synthesis = Synthesis {
             layers: [
@@ -88,9 +90,70 @@ impl Model {
     }
 }
 
-/// Inverse GDN from its stored parameters: β and γ computed in the same f32 steps as the
-/// burn layer's forward pass (`max(p, bound)² − pedestal`).
-pub(crate) fn inverse_gdn(beta: &[f32], gamma: &[f32]) -> InverseGdn {
+/// The encoder's portable networks: `g_a`, `h_a` and their gains.
+#[cfg(feature = "encode")]
+#[derive(Debug, Clone)]
+pub(crate) struct AnalysisModel {
+    pub analysis: Analysis,
+    pub hyper: HyperAnalysis,
+    /// Natural logs of the latent gains, `[RUNGS][m]`.
+    latent: Vec<f32>,
+    /// Natural logs of the hyper-latent gains, `[RUNGS][n]`.
+    hyper_gain: Vec<f32>,
+}
+
+#[cfg(feature = "encode")]
+impl AnalysisModel {
+    /// Reads `g_a`, `h_a` and the gains from `weights`.
+    pub fn from_weights(weights: &Weights, config: NetworkConfig) -> Result<Self, PackageError> {
+        let NetworkConfig { n, m, .. } = config;
+        let t = config.transform_channels();
+        let conv = |name: &str, [cout, cin, k]: [usize; 3], stride| {
+            let w = weights.tensor(&format!("{name}.weight"), &[cout, cin, k, k])?;
+            let b = weights.tensor(&format!("{name}.bias"), &[cout])?;
+            Ok::<_, PackageError>(Layer::conv(&w, [cout, cin, k], b, stride))
+        };
+        let gdn = |name: &str| {
+            let beta = weights.tensor(&format!("{name}.beta"), &[t])?;
+            let gamma = weights.tensor(&format!("{name}.gamma"), &[t, t])?;
+            Ok::<_, PackageError>(gdn_norm(&beta, &gamma))
+        };
+        Ok(Self {
+            analysis: Analysis {
+                layers: [
+                    conv("g_a.conv0", [t, 3, 5], 2)?,
+                    conv("g_a.conv1", [t, t, 5], 2)?,
+                    conv("g_a.conv2", [t, t, 5], 2)?,
+                    conv("g_a.conv3", [m, t, 5], 2)?,
+                ],
+                gdn: [gdn("g_a.gdn0")?, gdn("g_a.gdn1")?, gdn("g_a.gdn2")?],
+            },
+            hyper: HyperAnalysis {
+                layers: [
+                    conv("h_a.conv0", [n, m, 3], 1)?,
+                    conv("h_a.conv1", [n, n, 5], 2)?,
+                    conv("h_a.conv2", [n, n, 5], 2)?,
+                ],
+            },
+            latent: weights.tensor("gains.latent", &[RUNGS, m])?,
+            hyper_gain: weights.tensor("gains.hyper", &[RUNGS, n])?,
+        })
+    }
+
+    /// The latent gains of `quality`, one per channel of y.
+    pub fn latent_gain(&self, quality: f32) -> Vec<f32> {
+        interpolate_gains(&self.latent, quality)
+    }
+
+    /// The hyper-latent gains of `quality`, one per channel of z.
+    pub fn hyper_gain(&self, quality: f32) -> Vec<f32> {
+        interpolate_gains(&self.hyper_gain, quality)
+    }
+}
+
+/// The normaliser of a GDN layer from its stored parameters: β and γ computed in the same f32
+/// steps as the burn layer's forward pass (`max(p, bound)² − pedestal`).
+pub(crate) fn gdn_norm(beta: &[f32], gamma: &[f32]) -> GdnNorm {
     let value = |p: &[f32], bound: f64| -> Vec<f32> {
         let (bound, pedestal) = (bound as f32, gdn::PEDESTAL as f32);
         p.iter()
@@ -100,7 +163,7 @@ pub(crate) fn inverse_gdn(beta: &[f32], gamma: &[f32]) -> InverseGdn {
             })
             .collect()
     };
-    InverseGdn::new(
+    GdnNorm::new(
         value(beta, gdn::beta_bound()),
         &value(gamma, gdn::gamma_bound()),
     )

@@ -25,12 +25,13 @@ const MIN_BAND_ROWS: usize = 16;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Synthesis {
     pub layers: [Layer; 4],
-    pub igdn: [InverseGdn; 3],
+    pub igdn: [GdnNorm; 3],
 }
 
-/// `y_i = x_i · sqrt(β_i + Σ_j γ_ij · x_j²)`, with β and γ as the network computes them.
+/// The normaliser of a GDN layer, `sqrt(β_i + Σ_j γ_ij · x_j²)` with β and γ as the network
+/// computes them: inverse GDN multiplies by it (`y_i = x_i · norm_i`), GDN divides.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct InverseGdn {
+pub(crate) struct GdnNorm {
     /// β and γ as a 1×1 convolution of x² (`[j][i]`, i.e. input channel, then output).
     pub norm: Layer,
 }
@@ -134,7 +135,7 @@ impl Synthesis {
     }
 }
 
-impl InverseGdn {
+impl GdnNorm {
     /// From β (`[c]`) and γ (`[i][j]`, row i normalises output i).
     pub fn new(beta: Vec<f32>, gamma: &[f32]) -> Self {
         let c = beta.len();
@@ -153,8 +154,18 @@ impl InverseGdn {
         }
     }
 
-    /// Normalises `x` in place, a row at a time.
+    /// Inverse GDN of `x`, in place.
     fn apply(&self, x: &mut Map) {
+        self.normalise(x, |v, n| v * n.sqrt());
+    }
+
+    /// GDN of `x`, in place.
+    pub(super) fn divide(&self, x: &mut Map) {
+        self.normalise(x, |v, n| v / n.sqrt());
+    }
+
+    /// `x_i ← f(x_i, β_i + Σ_j γ_ij · x_j²)` in place, a row at a time.
+    fn normalise(&self, x: &mut Map, f: impl Fn(f32, f32) -> f32 + Sync) {
         let c = x.c;
         assert_eq!(c, self.norm.cin, "channels");
         let row_len = x.w * c;
@@ -171,7 +182,7 @@ impl InverseGdn {
             let mut norm = vec![0.0; row.len()];
             kernel::row_kernel::<Fused>(&self.norm, &squares, [0, 0], 0, &mut norm);
             for (v, n) in row.iter_mut().zip(norm) {
-                *v *= n.sqrt();
+                *v = f(*v, n);
             }
         });
     }
