@@ -160,6 +160,7 @@ impl GdnNorm {
     }
 
     /// GDN of `x`, in place.
+    #[cfg(feature = "encode")]
     pub(super) fn divide(&self, x: &mut Map) {
         self.normalise(x, |v, n| v / n.sqrt());
     }
