@@ -66,8 +66,11 @@ pub enum Error {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// Refinement or a GPU asked of a build without the burn network (feature `burn`).
+    #[error("refinement and GPU encoding need ansel built with the `burn` feature")]
+    NeedsBurn,
     /// The requested compute device is not available.
-    #[cfg(feature = "encode")]
+    #[cfg(feature = "burn")]
     #[error("device: {0}")]
     Device(String),
 }

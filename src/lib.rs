@@ -17,14 +17,15 @@
 //! ```
 //!
 //! # Features
-//! - `encode` (default): the encoder, with the analysis transforms in burn on the CPU.
-//!   Without it (`default-features = false`) the crate decodes only, needs no burn and builds
-//!   for `wasm32-unknown-unknown`.
+//! - `encode` (default): the encoder, its transforms on the host kernels. Neither it nor the
+//!   decoder needs burn; without it (`default-features = false`) the crate decodes only and
+//!   builds for `wasm32-unknown-unknown`.
+//! - `burn`: the burn network, for refinement ([`Refinement`]), encoding on a GPU and training.
 //! - `formats`: the `image` crate's PNG, JPEG, PNM, BMP, TIFF and WebP readers.
 //! - `train`, `eval`: the [`train`] and [`eval`] modules (training, model export, and
 //!   rate-distortion evaluation in CompressAI's formats).
 //! - `cli`: the `ansel` program.
-//! - `wgpu`, `vulkan`: the encoder on a GPU; `tch`: training on libtorch.
+//! - `wgpu`, `vulkan`: the encoder on a GPU (with `burn`); `tch`: training on libtorch.
 #![warn(missing_docs)]
 
 mod architecture;
@@ -39,13 +40,13 @@ mod package;
 mod pixels;
 mod portable;
 
-#[cfg(feature = "encode")]
+#[cfg(feature = "burn")]
 pub mod backend;
 pub mod entropy;
 #[cfg(feature = "eval")]
 pub mod eval;
 pub mod image_io;
-#[cfg(all(feature = "encode", not(feature = "train")))]
+#[cfg(all(feature = "burn", not(feature = "train")))]
 mod model;
 #[cfg(feature = "train")]
 pub mod model;

@@ -16,7 +16,7 @@ pub fn padded_len(n: u32) -> u32 {
 
 /// Planar `[3, H', W']` floats in `[0, 1]` of `img` padded by edge replication to
 /// `(padded_len(h), padded_len(w))`.
-#[cfg(feature = "encode")]
+#[cfg(feature = "burn")]
 pub fn to_padded_planes(img: &RgbImage) -> (Vec<f32>, usize, usize) {
     let (w, h) = img.dimensions();
     let (pw, ph) = (padded_len(w) as usize, padded_len(h) as usize);
@@ -93,7 +93,7 @@ mod tests {
         assert_eq!(padded_len(767), 768);
     }
 
-    #[cfg(feature = "encode")]
+    #[cfg(feature = "burn")]
     #[test]
     fn pad_then_crop_is_lossless_for_awkward_sizes() {
         for (w, h) in [(1, 1), (65, 33), (513, 767), (1, 100)] {

@@ -5,94 +5,35 @@
 //! bits are read runs on the host through the [`Decoder`]'s own latent coder, so a stream
 //! encoded on any device decodes everywhere to the same pixels.
 
+#[cfg(feature = "burn")]
 use burn::prelude::*;
 use image::RgbImage;
 
 use codec_format::{ColorLayout, Container, Header, ModelId, Section, SectionKind, Tile};
 
+#[cfg(feature = "burn")]
 use crate::backend::SelectedDevice;
 use crate::decode::{Decoder, DEFAULT_PACKAGE};
 use crate::limits::LIMITS;
+#[cfg(feature = "burn")]
 use crate::model::Network;
 use crate::package::{ModelMetadata, Package, PackageError};
-use crate::pixels::{to_padded_map, to_padded_planes};
+use crate::pixels::to_padded_map;
+#[cfg(feature = "burn")]
+use crate::pixels::to_padded_planes;
 use crate::quality::{self, Ladder};
 use crate::Error;
 
-#[cfg(feature = "eval")]
+#[cfg(all(feature = "eval", feature = "burn"))]
 mod diagnostics;
+mod options;
 mod rate_search;
+#[cfg(feature = "burn")]
 pub(crate) mod refine;
 
-#[cfg(feature = "eval")]
+#[cfg(all(feature = "eval", feature = "burn"))]
 pub use diagnostics::RateReport;
-pub use refine::Refinement;
-
-/// How large a stream to make: a quality, or a target size.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Rate {
-    /// Quality from 1 (smallest) to 8 (best), fractions allowed.
-    Quality(f32),
-    /// The quality whose stream comes closest to this many bits per pixel (a search over
-    /// several encodes, see [`Codec::encode`]).
-    BitsPerPixel(f64),
-}
-
-/// What [`Codec::encode`] makes: the rate, and how hard to work for it.
-///
-/// ```
-/// use ansel::{EncodeOptions, Rate, Refinement};
-/// let options = EncodeOptions::quality(5.5).refine(Refinement::steps(4));
-/// assert_eq!(options.rate, Rate::Quality(5.5));
-/// let by_size = EncodeOptions::bits_per_pixel(0.5);
-/// assert_eq!(by_size.refinement, Refinement::NONE);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EncodeOptions {
-    /// The rate.
-    pub rate: Rate,
-    /// Gradient steps on the image's own latent before coding it (none by default).
-    pub refinement: Refinement,
-}
-
-impl EncodeOptions {
-    /// Encode at `quality` (1..=8, fractions allowed), without refinement.
-    pub const fn quality(quality: f32) -> Self {
-        Self {
-            rate: Rate::Quality(quality),
-            refinement: Refinement::NONE,
-        }
-    }
-
-    /// Encode at the quality closest to `bpp` bits per pixel, without refinement.
-    pub const fn bits_per_pixel(bpp: f64) -> Self {
-        Self {
-            rate: Rate::BitsPerPixel(bpp),
-            refinement: Refinement::NONE,
-        }
-    }
-
-    /// These options with `refinement` (see [`Refinement`]).
-    pub const fn refine(self, refinement: Refinement) -> Self {
-        Self { refinement, ..self }
-    }
-}
-
-/// A quality alone: `codec.encode(&image, 4.0)`.
-impl From<f32> for EncodeOptions {
-    fn from(quality: f32) -> Self {
-        Self::quality(quality)
-    }
-}
-
-/// An encoded stream and the quality it was coded at.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Encoded {
-    /// The `.ansel` stream.
-    pub bytes: Vec<u8>,
-    /// The quality it was coded at (the one asked for, or the one a rate search found).
-    pub quality: f32,
-}
+pub use options::{EncodeOptions, Encoded, Rate, Refinement};
 
 /// An encoder and decoder built from one model package.
 ///
@@ -111,9 +52,14 @@ pub struct Codec {
     pub(crate) analysis: crate::portable::AnalysisModel,
     /// Whether plain encodes use [`Codec::analysis`] (else the burn network on `device`).
     pub(crate) host_analysis: bool,
+    /// Learned parameters of the whole network.
+    parameters: usize,
+    #[cfg(feature = "burn")]
     pub(crate) network: Network,
+    #[cfg(feature = "burn")]
     pub(crate) device: Device,
     /// λ of each quality rung (what refinement weighs distortion with).
+    #[cfg_attr(not(feature = "burn"), allow(dead_code))]
     pub(crate) ladder: Ladder,
 }
 
@@ -125,6 +71,7 @@ impl Codec {
 
     /// The codec of a model package, on the CPU.
     pub fn from_package(package: &Package) -> Result<Self, Error> {
+        #[cfg(feature = "burn")]
         let device = Device::flex();
         let ladder: Ladder = package
             .metadata
@@ -143,16 +90,20 @@ impl Codec {
                 package.metadata.network,
             )?,
             host_analysis: true,
+            parameters: weights.parameter_count(),
+            #[cfg(feature = "burn")]
             network: crate::model::load_package_weights(
                 &package.weights,
                 package.metadata.network,
                 &device,
             )?,
+            #[cfg(feature = "burn")]
             device,
             ladder,
         })
     }
 
+    #[cfg(feature = "burn")]
     /// Moves the encoder's networks to another device (see [`crate::backend`]). Streams stay
     /// interchangeable: the entropy-coding decisions are made on the host, and decoding runs
     /// there entirely, to the same pixels on every machine.
@@ -183,7 +134,7 @@ impl Codec {
 
     /// Number of learned parameters of the network (transforms, gains, density of z).
     pub fn parameter_count(&self) -> usize {
-        burn::module::Module::num_params(&self.network)
+        self.parameters
     }
 
     /// Compresses an image into an `.ansel` stream: at a quality (`4.0` or
@@ -251,9 +202,12 @@ impl Codec {
         };
         // The plain encode runs its transforms on the host kernels; refinement (which needs
         // gradients) and a GPU run them in burn.
-        let (y, [m, yh, yw], z_symbols, z_shape, side) = if self.host_analysis
-            && !refinement.is_active()
-        {
+        let host = self.host_analysis && !refinement.is_active();
+        #[cfg(not(feature = "burn"))]
+        if !host {
+            return Err(Error::NeedsBurn);
+        }
+        let (y, [m, yh, yw], z_symbols, z_shape, side) = if host {
             let host = &self.analysis;
             let x = to_padded_map(image);
             let y = host
@@ -267,35 +221,43 @@ impl Codec {
                 .side_information(&decoder.model, &z_symbols, z_shape, quality);
             (y.to_planar(), [y.c, y.h, y.w], z_symbols, z_shape, side)
         } else {
-            let (planes, ph, pw) = to_padded_planes(image);
-            let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
-            let gains = self.network.gains_for_quality(quality, &self.device);
-            let x_padded = x.clone();
-            // Refining holds the whole image's activations anyway (it runs g_s on the device).
-            let y = if refinement.is_active() {
-                self.network.analyse(x, &gains)
-            } else {
-                self.network.analyse_bands(x, &gains, band(pw))
-            };
-            let z = self.network.hyper_analyse(y.clone(), &gains);
-            let [_, n, zh, zw] = z.dims();
-            let z_symbols = decoder.coder.z_symbols(&to_vec(z), zh * zw);
-            let side =
-                decoder
-                    .coder
-                    .side_information(&decoder.model, &z_symbols, [n, zh, zw], quality);
-            let problem = refine::Problem {
-                network: &self.network,
-                gains: &gains,
-                lambda: quality::lambda_for_quality(&self.ladder, quality),
-                x: x_padded,
-                hyper: map_to_tensor(&side.raw, &self.device),
-                height: height as usize,
-                width: width as usize,
-            };
-            let y = refine::refine(&problem, y, refinement);
-            let [_, m, yh, yw] = y.dims();
-            (to_vec(y), [m, yh, yw], z_symbols, [n, zh, zw], side)
+            #[cfg(feature = "burn")]
+            {
+                let (planes, ph, pw) = to_padded_planes(image);
+                let x =
+                    Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
+                let gains = self.network.gains_for_quality(quality, &self.device);
+                let x_padded = x.clone();
+                // Refining holds the whole image's activations anyway (it runs g_s on the device).
+                let y = if refinement.is_active() {
+                    self.network.analyse(x, &gains)
+                } else {
+                    self.network.analyse_bands(x, &gains, band(pw))
+                };
+                let z = self.network.hyper_analyse(y.clone(), &gains);
+                let [_, n, zh, zw] = z.dims();
+                let z_symbols = decoder.coder.z_symbols(&to_vec(z), zh * zw);
+                let side = decoder.coder.side_information(
+                    &decoder.model,
+                    &z_symbols,
+                    [n, zh, zw],
+                    quality,
+                );
+                let problem = refine::Problem {
+                    network: &self.network,
+                    gains: &gains,
+                    lambda: quality::lambda_for_quality(&self.ladder, quality),
+                    x: x_padded,
+                    hyper: map_to_tensor(&side.raw, &self.device),
+                    height: height as usize,
+                    width: width as usize,
+                };
+                let y = refine::refine(&problem, y, refinement);
+                let [_, m, yh, yw] = y.dims();
+                (to_vec(y), [m, yh, yw], z_symbols, [n, zh, zw], side)
+            }
+            #[cfg(not(feature = "burn"))]
+            unreachable!("refused above")
         };
         let z_stream = decoder.coder.encode_z(&z_symbols, z_shape)?;
         let latent = decoder.coder.code_latent(
@@ -332,6 +294,7 @@ impl Codec {
 }
 
 /// A tensor's values as f32, in its order.
+#[cfg(feature = "burn")]
 pub(crate) fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
@@ -340,6 +303,7 @@ pub(crate) fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 }
 
 /// A channels-last map as a `[1, c, h, w]` tensor on `device`.
+#[cfg(feature = "burn")]
 fn map_to_tensor(map: &crate::portable::Map, device: &Device) -> Tensor<4> {
     Tensor::from_data(
         TensorData::new(map.to_planar(), [1, map.c, map.h, map.w]),

@@ -23,54 +23,8 @@
 
 use burn::prelude::*;
 
+use super::Refinement;
 use crate::model::{bits_per_sample, gaussian_likelihood, GainSet, Network};
-
-/// How the encoder refines the latent of an image before coding it.
-///
-/// Each step runs the synthesis forward and backward once, some three or four plain encodes
-/// (`docs/refine.md` has the measurements). Streams decode with any decoder, refined or not.
-///
-/// ```
-/// use ansel::Refinement;
-/// assert_eq!(Refinement::default(), Refinement::NONE);
-/// assert_eq!(Refinement::steps(20).steps, 20);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Refinement {
-    /// Gradient steps (0: code the analysis' latent as it is).
-    pub steps: usize,
-    /// Size of a step, in quantisation bins per bit of loss gradient.
-    pub step_size: f64,
-}
-
-impl Refinement {
-    /// Step size measured to be safe and useful for the embedded model (three times as large
-    /// diverges; see `docs/refine.md`).
-    pub const DEFAULT_STEP_SIZE: f64 = 0.01;
-
-    /// No refinement: the fast path.
-    pub const NONE: Self = Self::steps(0);
-
-    /// `steps` steps of the default size.
-    pub const fn steps(steps: usize) -> Self {
-        Self {
-            steps,
-            step_size: Self::DEFAULT_STEP_SIZE,
-        }
-    }
-
-    /// Whether this refines at all.
-    pub fn is_active(&self) -> bool {
-        self.steps > 0 && self.step_size > 0.0
-    }
-}
-
-impl Default for Refinement {
-    /// [`Refinement::NONE`].
-    fn default() -> Self {
-        Self::NONE
-    }
-}
 
 /// One image's refinement problem: the image, the analysis' latent and its conditional.
 pub(crate) struct Problem<'a> {

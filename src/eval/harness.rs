@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::report::{mean_results, ImageResult, ResultsFile};
 use super::EvalError;
 use crate::image_io::{to_rgb8, Conversion};
-use crate::model::{QUALITY_MAX, QUALITY_MIN};
+use crate::quality::{QUALITY_MAX, QUALITY_MIN};
 use crate::Codec;
 use crate::{EncodeOptions, Refinement};
 
@@ -337,7 +337,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), HarnessErr
     Ok(super::report::write_json(path, value)?)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "train"))]
 mod tests {
     use super::*;
     use crate::eval::psnr_rgb;

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod plot;
 pub mod report;
 
+#[cfg(feature = "burn")]
 pub use crate::encode::RateReport;
 pub use bdrate::{bd_psnr, bd_range, bd_rate, quality_at, BdMethod, BdRange};
 pub use harness::{evaluate, load_dataset, DatasetImage, Evaluation, HarnessError, HarnessOptions};

@@ -27,7 +27,7 @@ use thiserror::Error;
 pub use crate::architecture::NetworkConfig;
 
 // Export is for training; an encoder built without it only loads packages.
-#[cfg(feature = "encode")]
+#[cfg(feature = "burn")]
 #[cfg_attr(not(feature = "train"), allow(dead_code))]
 pub(crate) mod export;
 pub(crate) mod weights;
@@ -38,7 +38,7 @@ pub const MAGIC: &[u8; 8] = b"ANSELPKG";
 pub const VERSION: u32 = 2;
 
 /// Architecture id of the mean-scale hyperprior with gain units, as written in streams.
-#[cfg(feature = "encode")]
+#[cfg(feature = "burn")]
 #[cfg_attr(not(feature = "train"), allow(dead_code))]
 pub(crate) const ARCH_MEAN_SCALE_GAIN: u16 = 1;
 
@@ -119,7 +119,7 @@ pub enum PackageError {
         y: usize,
     },
     /// burn could not write or read the weights.
-    #[cfg(feature = "encode")]
+    #[cfg(feature = "burn")]
     #[error("model weights: {0}")]
     Store(#[source] burn::store::SafetensorsStoreError),
     /// The λ ladder of the metadata is not one positive λ per quality rung.
@@ -161,7 +161,7 @@ pub struct Package {
 }
 
 /// The parts of a version-1 package (burnpack weights), for conversion.
-#[cfg(feature = "encode")]
+#[cfg(feature = "burn")]
 #[cfg_attr(not(feature = "train"), allow(dead_code))]
 #[derive(Debug, Clone)]
 pub(crate) struct PackageV1 {
@@ -192,7 +192,7 @@ impl Package {
         }
     }
 
-    #[cfg(feature = "encode")]
+    #[cfg(feature = "burn")]
     #[cfg_attr(not(feature = "train"), allow(dead_code))]
     /// These parts under an id given by the caller: a converted package keeps its model's id.
     pub(crate) fn with_id(mut self, id: [u8; 16]) -> Self {
@@ -248,7 +248,7 @@ impl Package {
     }
 }
 
-#[cfg(feature = "encode")]
+#[cfg(feature = "burn")]
 #[cfg_attr(not(feature = "train"), allow(dead_code))]
 impl PackageV1 {
     /// Parses and verifies a version-1 package.
@@ -398,14 +398,14 @@ mod tests {
         );
         assert_ne!(a.id(), b.id());
         assert_eq!(a.id(), sample().id());
-        #[cfg(feature = "encode")]
+        #[cfg(feature = "burn")]
         {
             let kept = b.clone().with_id(a.id());
             assert_eq!(Package::from_bytes(&kept.to_bytes()).unwrap().id(), a.id());
         }
     }
 
-    #[cfg(feature = "encode")]
+    #[cfg(feature = "burn")]
     #[test]
     fn a_version_1_package_asks_for_conversion() {
         let p = sample();

@@ -26,6 +26,15 @@ impl<'a> Weights<'a> {
         Ok(Self { tensors })
     }
 
+    /// Number of values in all the tensors: the network's learned parameters.
+    #[cfg(feature = "encode")]
+    pub fn parameter_count(&self) -> usize {
+        self.tensors
+            .iter()
+            .map(|(_, t)| t.shape().iter().product::<usize>())
+            .sum()
+    }
+
     /// The tensor `name`, which must have `shape`, widened to f32 (exactly) in its order.
     pub fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, PackageError> {
         let view = self

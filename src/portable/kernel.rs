@@ -363,7 +363,7 @@ fn small_row_body<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32
     }
 }
 
-#[cfg(all(test, feature = "encode"))]
+#[cfg(all(test, feature = "burn"))]
 mod tests {
     use super::*;
     use crate::model::portable_copy::{deconv_layer, values};

@@ -30,7 +30,7 @@ mod analysis;
 mod kernel;
 mod model;
 mod synthesis;
-#[cfg(all(test, feature = "encode"))]
+#[cfg(all(test, feature = "burn"))]
 pub(crate) use model::gdn_norm;
 #[cfg(feature = "encode")]
 pub(crate) use model::AnalysisModel;
@@ -311,13 +311,13 @@ pub(crate) fn split_params(raw: &Map) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// The bit patterns of `values`, to compare floats exactly.
-#[cfg(all(test, feature = "encode"))]
+#[cfg(all(test, feature = "burn"))]
 pub(crate) fn bits(values: &[f32]) -> Vec<u32> {
     values.iter().map(|v| v.to_bits()).collect()
 }
 
 /// Against the burn network's layers, which the portable ones copy.
-#[cfg(all(test, feature = "encode"))]
+#[cfg(all(test, feature = "burn"))]
 pub(crate) mod tests {
     use super::*;
     use crate::model::portable_copy::{conv_layer, deconv_layer, values};

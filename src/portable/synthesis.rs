@@ -189,7 +189,7 @@ impl GdnNorm {
     }
 }
 
-#[cfg(all(test, feature = "encode"))]
+#[cfg(all(test, feature = "burn"))]
 mod tests {
     use crate::model::portable_copy::values;
     use crate::model::transforms::Synthesis as DeviceSynthesis;
