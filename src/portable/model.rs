@@ -27,21 +27,9 @@ impl Model {
     pub fn from_weights(weights: &Weights, config: NetworkConfig) -> Result<Self, PackageError> {
         let NetworkConfig { n, m, .. } = config;
         let t = config.transform_channels();
-        let conv = |name: &str, [cout, cin, k]: [usize; 3], stride| {
-            let w = weights.tensor(&format!("{name}.weight"), &[cout, cin, k, k])?;
-            let b = weights.tensor(&format!("{name}.bias"), &[cout])?;
-            Ok::<_, PackageError>(Layer::conv(&w, [cout, cin, k], b, stride))
-        };
-        let deconv = |name: &str, [cin, cout, k]: [usize; 3]| {
-            let w = weights.tensor(&format!("{name}.weight"), &[cin, cout, k, k])?;
-            let b = weights.tensor(&format!("{name}.bias"), &[cout])?;
-            Ok::<_, PackageError>(Layer::deconv(&w, [cin, cout, k], b, 2))
-        };
-        let igdn = |name: &str| {
-            let beta = weights.tensor(&format!("{name}.beta"), &[t])?;
-            let gamma = weights.tensor(&format!("{name}.gamma"), &[t, t])?;
-            Ok::<_, PackageError>(gdn_norm(&beta, &gamma))
-        };
+        let conv = |name, shape, stride| read_conv(weights, name, shape, stride);
+        let deconv = |name, shape| read_deconv(weights, name, shape);
+        let igdn = |name| read_gdn(weights, name, t);
         let synthesis = Synthesis {
             layers: [
                 deconv("g_s.deconv0", [m, t, 5])?,
@@ -108,16 +96,8 @@ impl AnalysisModel {
     pub fn from_weights(weights: &Weights, config: NetworkConfig) -> Result<Self, PackageError> {
         let NetworkConfig { n, m, .. } = config;
         let t = config.transform_channels();
-        let conv = |name: &str, [cout, cin, k]: [usize; 3], stride| {
-            let w = weights.tensor(&format!("{name}.weight"), &[cout, cin, k, k])?;
-            let b = weights.tensor(&format!("{name}.bias"), &[cout])?;
-            Ok::<_, PackageError>(Layer::conv(&w, [cout, cin, k], b, stride))
-        };
-        let gdn = |name: &str| {
-            let beta = weights.tensor(&format!("{name}.beta"), &[t])?;
-            let gamma = weights.tensor(&format!("{name}.gamma"), &[t, t])?;
-            Ok::<_, PackageError>(gdn_norm(&beta, &gamma))
-        };
+        let conv = |name, shape, stride| read_conv(weights, name, shape, stride);
+        let gdn = |name| read_gdn(weights, name, t);
         Ok(Self {
             analysis: Analysis {
                 layers: [
@@ -149,6 +129,36 @@ impl AnalysisModel {
     pub fn hyper_gain(&self, quality: f32) -> Vec<f32> {
         interpolate_gains(&self.hyper_gain, quality)
     }
+}
+
+/// The convolution `name` (`[cout, cin, k]`), padded by `k / 2`.
+fn read_conv(
+    weights: &Weights,
+    name: &str,
+    [cout, cin, k]: [usize; 3],
+    stride: usize,
+) -> Result<Layer, PackageError> {
+    let w = weights.tensor(&format!("{name}.weight"), &[cout, cin, k, k])?;
+    let b = weights.tensor(&format!("{name}.bias"), &[cout])?;
+    Ok(Layer::conv(&w, [cout, cin, k], b, stride))
+}
+
+/// The transposed convolution `name` (`[cin, cout, k]`), doubling the size.
+fn read_deconv(
+    weights: &Weights,
+    name: &str,
+    [cin, cout, k]: [usize; 3],
+) -> Result<Layer, PackageError> {
+    let w = weights.tensor(&format!("{name}.weight"), &[cin, cout, k, k])?;
+    let b = weights.tensor(&format!("{name}.bias"), &[cout])?;
+    Ok(Layer::deconv(&w, [cin, cout, k], b, 2))
+}
+
+/// The normaliser of the GDN layer `name` over `channels` channels.
+fn read_gdn(weights: &Weights, name: &str, channels: usize) -> Result<GdnNorm, PackageError> {
+    let beta = weights.tensor(&format!("{name}.beta"), &[channels])?;
+    let gamma = weights.tensor(&format!("{name}.gamma"), &[channels, channels])?;
+    Ok(gdn_norm(&beta, &gamma))
 }
 
 /// The normaliser of a GDN layer from its stored parameters: β and γ computed in the same f32
