@@ -53,6 +53,9 @@ pub mod model;
 #[cfg(any(feature = "train", feature = "eval"))]
 pub mod output;
 pub mod quality;
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod stages;
 #[cfg(feature = "train")]
 pub mod train;
 

@@ -12,12 +12,16 @@
 //! over all the taps of its phase, zeros included; a zero product leaves a sum unchanged (up
 //! to the sign of a zero sum, which no table index or pixel can show).
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::{Layer, Map};
 
 /// How one product joins its sum.
 pub(crate) trait Arith {
+    /// Whether the product and the sum are rounded once (else each on its own).
+    const FUSED: bool;
     /// `acc` plus `v · w`.
     fn madd(v: f32, w: f32, acc: f32) -> f32;
 }
@@ -26,6 +30,7 @@ pub(crate) trait Arith {
 pub(crate) struct Separate;
 
 impl Arith for Separate {
+    const FUSED: bool = false;
     #[inline(always)]
     fn madd(v: f32, w: f32, acc: f32) -> f32 {
         acc + v * w
@@ -38,6 +43,7 @@ impl Arith for Separate {
 pub(crate) struct Fused;
 
 impl Arith for Fused {
+    const FUSED: bool = true;
     #[inline(always)]
     fn madd(v: f32, w: f32, acc: f32) -> f32 {
         v.mul_add(w, acc)
@@ -46,7 +52,7 @@ impl Arith for Fused {
 
 /// Most output pixels whose sums one pass over the weights advances together (the inputs
 /// are padded for them).
-pub(super) const PIXELS: usize = 4;
+pub(super) const PIXELS: usize = 12;
 /// Output pixels (one vector lane each) of the small-output kernel's groups.
 const LANES: usize = 64;
 
@@ -202,76 +208,249 @@ pub(super) fn row_kernel<A: Arith>(
             return unsafe { row_avx2::<A>(layer, x, before, oy, row) };
         }
     }
-    blocks::<A, 4, 16, 1, 1>(layer, x, before, oy, row)
+    row_plain::<A>(layer, x, before, oy, row)
 }
 
+/// 32 registers of 16 lanes: blocks of 24 accumulators (3 × 8, 4 × 6 or 1 × 12 vectors ×
+/// pixels), the rest for the weights and an input.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 fn row_avx512<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
-    blocks::<A, 4, 64, 4, 16>(layer, x, before, oy, row)
+    let cout = layer.cout;
+    let (mut blocks, rest) = (Blocks::new(layer, x, before, oy, row), cout % 16);
+    if cout % 48 == 0 {
+        simd::avx512::<A, 8, 3>(&mut blocks, 0..cout);
+    } else {
+        let wide = cout / 64 * 64;
+        simd::avx512::<A, 6, 4>(&mut blocks, 0..wide);
+        simd::avx512::<A, 12, 1>(&mut blocks, wide..cout - rest);
+    }
+    row_body::<A, 1, 1>(layer, x, before, oy, cout - rest..cout, blocks.row);
 }
 
+/// 16 registers of 8 lanes: blocks of 12 accumulators.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn row_avx2<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
-    blocks::<A, 4, 16, 4, 8>(layer, x, before, oy, row)
+    let cout = layer.cout;
+    let (mut blocks, rest) = (Blocks::new(layer, x, before, oy, row), cout % 8);
+    if cout % 24 == 0 {
+        simd::avx2::<A, 4, 3>(&mut blocks, 0..cout);
+    } else {
+        let wide = cout / 16 * 16;
+        simd::avx2::<A, 6, 2>(&mut blocks, 0..wide);
+        simd::avx2::<A, 12, 1>(&mut blocks, wide..cout - rest);
+    }
+    row_body::<A, 1, 1>(layer, x, before, oy, cout - rest..cout, blocks.row);
 }
 
-/// The outputs in blocks of `P` pixels × `B` channels, those left over in blocks of `Q` × `C`
-/// (one by one if `C` does not divide them). A block keeps its accumulators in registers: 16
-/// with AVX-512 (of 32), enough independent sums to hide the latency of each add; LLVM turns
-/// wider blocks into scalar code.
-#[inline(always)]
-fn blocks<A: Arith, const P: usize, const B: usize, const Q: usize, const C: usize>(
-    layer: &Layer,
-    x: &Map,
-    before: [usize; 2],
-    oy: usize,
-    row: &mut [f32],
-) {
-    let wide = layer.cout / B * B;
-    row_body::<A, P, B>(layer, x, before, oy, 0..wide, row);
-    match (layer.cout - wide) % C {
-        0 => row_body::<A, Q, C>(layer, x, before, oy, wide..layer.cout, row),
-        _ => row_body::<A, 1, 1>(layer, x, before, oy, wide..layer.cout, row),
+/// One output row's work, shared by the blocks of channels that compute it.
+#[cfg(target_arch = "x86_64")]
+struct Blocks<'a> {
+    layer: &'a Layer,
+    x: &'a Map,
+    row: &'a mut [f32],
+    /// Output pixels in the row.
+    width: usize,
+    /// Output columns between a phase's pixels, input columns between theirs.
+    steps: (usize, usize),
+    /// Each phase's first column and runs of taps.
+    phases: Vec<(usize, Vec<Run>)>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<'a> Blocks<'a> {
+    fn new(
+        layer: &'a Layer,
+        x: &'a Map,
+        [top, left]: [usize; 2],
+        oy: usize,
+        row: &'a mut [f32],
+    ) -> Self {
+        let width = row.len() / layer.cout;
+        let rows = layer.padded_taps(oy, top);
+        let steps = layer.column_steps();
+        let phases = (0..steps.0.min(width))
+            .map(|phase| {
+                let columns = layer.padded_taps(phase, left);
+                (phase, runs(&rows, &columns, layer.k, x.w, layer.cin))
+            })
+            .collect();
+        Self {
+            layer,
+            x,
+            row,
+            width,
+            steps,
+            phases,
+        }
     }
 }
 
-/// Output row `oy` in blocks of `B` channels × `P` pixels whose accumulators stay in
-/// registers; a block's weights (a few hundred KB) stay in the L2 cache across the row.
+/// The blocked kernel in explicit vector instructions, one function per vector width: `P`
+/// pixels × `V` vectors of channels of accumulators, each a chain of [`Arith`] steps in the
+/// order of [`row_body`], so every width gives its bits.
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::*;
+    use std::ops::Range;
+
+    use super::{Arith, Blocks};
+
+    macro_rules! kernel {
+        ($name:ident, $feature:literal, $vec:ty, $lanes:literal, $load:ident, $store:ident,
+         $splat:ident, $fmadd:ident, $mul:ident, $add:ident) => {
+            /// Channels `channels` (a multiple of `V` vectors) of the row in `blocks`.
+            #[target_feature(enable = $feature)]
+            pub(super) fn $name<A: Arith, const P: usize, const V: usize>(
+                blocks: &mut Blocks,
+                channels: Range<usize>,
+            ) {
+                const { assert!(P >= 1 && V >= 1) };
+                let layer = blocks.layer;
+                let (cin, cout) = (layer.cin, layer.cout);
+                let (step, input_step) = blocks.steps;
+                let (weights, inputs) = (layer.weight.as_slice(), blocks.x.data.as_slice());
+                assert_eq!(channels.len() % (V * $lanes), 0, "whole blocks");
+                for c0 in channels.step_by(V * $lanes) {
+                    for (phase, runs) in &blocks.phases {
+                        let count = (blocks.width - phase).div_ceil(step);
+                        for g in (0..count).step_by(P) {
+                            let mut acc = [[$splat(0.0); V]; P];
+                            for v in 0..V {
+                                // SAFETY: c0 + V·lanes ≤ cout = bias.len().
+                                let b = unsafe { $load(layer.bias.as_ptr().add(c0 + v * $lanes)) };
+                                for a in acc.iter_mut() {
+                                    a[v] = b;
+                                }
+                            }
+                            for run in runs {
+                                let w0 = run.weight * cout + c0;
+                                let first = run.input + g * input_step * cin;
+                                let last = first + (P - 1) * input_step * cin + run.len;
+                                // What the pointer arithmetic below reads, checked once.
+                                assert!(w0 + (run.len - 1) * cout + V * $lanes <= weights.len());
+                                assert!(last <= inputs.len());
+                                let wp = weights[w0..].as_ptr();
+                                let ip = inputs[first..].as_ptr();
+                                for i in 0..run.len {
+                                    // SAFETY: within the ranges asserted above.
+                                    unsafe {
+                                        let mut w = [$splat(0.0); V];
+                                        for (v, w) in w.iter_mut().enumerate() {
+                                            *w = $load(wp.add(i * cout + v * $lanes));
+                                        }
+                                        for (j, a) in acc.iter_mut().enumerate() {
+                                            let s = $splat(*ip.add(j * input_step * cin + i));
+                                            for (a, &w) in a.iter_mut().zip(&w) {
+                                                *a = if A::FUSED {
+                                                    $fmadd(s, w, *a)
+                                                } else {
+                                                    $add(*a, $mul(s, w))
+                                                };
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            for (j, a) in acc.iter().enumerate() {
+                                let ox = phase + (g + j) * step;
+                                if ox < blocks.width {
+                                    let out = &mut blocks.row[ox * cout + c0..][..V * $lanes];
+                                    for (v, a) in a.iter().enumerate() {
+                                        // SAFETY: `out` holds V vectors.
+                                        unsafe { $store(out.as_mut_ptr().add(v * $lanes), *a) };
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    kernel!(
+        avx512,
+        "avx512f,fma",
+        __m512,
+        16,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_mul_ps,
+        _mm512_add_ps
+    );
+    kernel!(
+        avx2,
+        "avx2,fma",
+        __m256,
+        8,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_mul_ps,
+        _mm256_add_ps
+    );
+}
+
+/// Whatever vector unit the target has by default (SSE2, NEON): blocks of 16 channels.
+fn row_plain<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
+    let wide = layer.cout / 16 * 16;
+    row_body::<A, 4, 16>(layer, x, before, oy, 0..wide, row);
+    row_body::<A, 1, 1>(layer, x, before, oy, wide..layer.cout, row);
+}
+
+/// Output row `oy`, channels `channels` (a multiple of `B` of them), in blocks of `B` channels
+/// × `P` pixels whose accumulators stay in registers; a block's weights (a few hundred KB)
+/// stay in the L2 cache across the row.
+///
+/// A kernel row's taps that read consecutive input columns (all of them for a convolution,
+/// one at a time for a transposed one) form one run over (column, input channel): weights
+/// and inputs are both contiguous there, and the sum's order (column, then channel) is kept.
 #[inline(always)]
 fn row_body<A: Arith, const P: usize, const B: usize>(
     layer: &Layer,
     x: &Map,
     [top, left]: [usize; 2],
     oy: usize,
-    channels: std::ops::Range<usize>,
+    channels: Range<usize>,
     row: &mut [f32],
 ) {
+    if channels.is_empty() {
+        return;
+    }
     let (cin, cout, k) = (layer.cin, layer.cout, layer.k);
     let width = row.len() / cout;
     let rows = layer.padded_taps(oy, top);
     let (step, input_step) = layer.column_steps();
+    let phases: Vec<(usize, Vec<Run>)> = (0..step.min(width))
+        .map(|phase| {
+            (
+                phase,
+                runs(&rows, &layer.padded_taps(phase, left), k, x.w, cin),
+            )
+        })
+        .collect();
     for c0 in channels.step_by(B) {
         let bias: &[f32; B] = layer.bias[c0..][..B].try_into().expect("B bias values");
-        for phase in 0..step.min(width) {
-            let columns = layer.padded_taps(phase, left);
+        for (phase, runs) in &phases {
             let count = (width - phase).div_ceil(step);
             for g in (0..count).step_by(P) {
                 let mut acc = [*bias; P];
-                for &(ky, iy) in &rows {
-                    for &(kx, ix) in &columns {
-                        let taps = &layer.weight[(ky * k + kx) * cin * cout + c0..];
-                        let inputs: [&[f32]; P] = std::array::from_fn(|j| {
-                            &x.data[(iy * x.w + ix + (g + j) * input_step) * cin..][..cin]
-                        });
-                        for ci in 0..cin {
-                            let w: &[f32; B] = taps[ci * cout..][..B].try_into().expect("B");
-                            for (a, input) in acc.iter_mut().zip(&inputs) {
-                                let v = input[ci];
-                                for (a, &w) in a.iter_mut().zip(w) {
-                                    *a = A::madd(v, w, *a);
-                                }
+                for run in runs {
+                    let taps = &layer.weight[run.weight * cout + c0..];
+                    let inputs: [&[f32]; P] = std::array::from_fn(|j| {
+                        &x.data[run.input + (g + j) * input_step * cin..][..run.len]
+                    });
+                    for (i, w) in taps.chunks(cout).take(run.len).enumerate() {
+                        let w: &[f32; B] = w[..B].try_into().expect("B weights");
+                        for (a, input) in acc.iter_mut().zip(&inputs) {
+                            let v = input[i];
+                            for (a, &w) in a.iter_mut().zip(w) {
+                                *a = A::madd(v, w, *a);
                             }
                         }
                     }
@@ -285,6 +464,44 @@ fn row_body<A: Arith, const P: usize, const B: usize>(
             }
         }
     }
+}
+
+/// A stretch of taps whose weights (`[tap][ci]`, rows of `cout`) and inputs (`[column][ci]`)
+/// are both contiguous: `len` values from weight row `weight` and input value `input` (of
+/// the group's first pixel).
+struct Run {
+    weight: usize,
+    input: usize,
+    len: usize,
+}
+
+/// The runs of one output: its kernel rows `rows` (`(ky, padded input row)`) by its columns'
+/// taps `columns` (`(kx, padded input column)`), in the order of the sum.
+fn runs(
+    rows: &[(usize, usize)],
+    columns: &[(usize, usize)],
+    k: usize,
+    w: usize,
+    cin: usize,
+) -> Vec<Run> {
+    let mut out = Vec::new();
+    for &(ky, iy) in rows {
+        let mut i = 0;
+        while i < columns.len() {
+            let (kx, ix) = columns[i];
+            let mut n = 1;
+            while i + n < columns.len() && columns[i + n] == (kx + n, ix + n) {
+                n += 1;
+            }
+            out.push(Run {
+                weight: (ky * k + kx) * cin,
+                input: (iy * w + ix) * cin,
+                len: n * cin,
+            });
+            i += n;
+        }
+    }
+    out
 }
 
 /// One output row of a transposed convolution with three outputs (the last layer, which makes

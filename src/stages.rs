@@ -1,0 +1,158 @@
+//! The codec one stage at a time, for the per-stage benchmarks (`benches/stages.rs`, feature
+//! `bench`). Not a stable API: the stages and their inputs follow the codec's internals.
+//!
+//! [`Stages::prepare`] runs a whole encode once and keeps every stage's input, so that each
+//! method below times one stage alone: the analysis `g_a`, the hyper-analysis `h_a`, the
+//! hyper-synthesis `h_s` with the table choice, the y stream's entropy coding both ways, and
+//! the synthesis `g_s` with the conversion to pixels.
+
+use image::RgbImage;
+
+use crate::latent::CodedLatent;
+use crate::pixels::{padded_len, put_rows, to_padded_map};
+use crate::portable::Map;
+use crate::{entropy, Codec, Error};
+
+/// A codec whose stages run one at a time.
+#[derive(Debug, Clone)]
+pub struct Stages {
+    codec: Codec,
+}
+
+/// Every stage's input for one image at one quality.
+pub struct Prepared {
+    quality: f32,
+    size: (u32, u32),
+    pixels: Map,
+    latent: Map,
+    z_symbols: Vec<i32>,
+    z_shape: [usize; 3],
+    coded: CodedLatent,
+    y_stream: Vec<u8>,
+}
+
+impl Prepared {
+    /// Bytes of the y stream (the latent's entropy-coded symbols).
+    pub fn latent_bytes(&self) -> usize {
+        self.y_stream.len()
+    }
+}
+
+impl Stages {
+    /// The stages of `codec` (its plain host encoder, whatever device it was moved to).
+    pub fn new(codec: Codec) -> Self {
+        Self { codec }
+    }
+
+    /// Encodes `image` at `quality` once, keeping every stage's input.
+    pub fn prepare(&self, image: &RgbImage, quality: f32) -> Result<Prepared, Error> {
+        crate::quality::check(quality)?;
+        let pixels = to_padded_map(image);
+        let latent = self.g_a_map(&pixels, quality);
+        let (z_symbols, z_shape) = self.h_a_symbols(&latent, quality);
+        let decoder = &self.codec.decoder;
+        let side = decoder
+            .coder
+            .side_information(&decoder.model, &z_symbols, z_shape, quality);
+        let planar = latent.to_planar();
+        let coded = decoder.coder.code_latent(
+            &decoder.model,
+            side,
+            [latent.c, latent.h, latent.w],
+            |positions, means, _| {
+                Ok(positions
+                    .iter()
+                    .map(|&p| (planar[p] - means[p]).round() as i32)
+                    .collect())
+            },
+        )?;
+        let y_stream = entropy::encode(&coded.symbols, &coded.indexes, &decoder.coder.y_tables)?;
+        Ok(Prepared {
+            quality,
+            size: image.dimensions(),
+            pixels,
+            latent,
+            z_symbols,
+            z_shape,
+            coded,
+            y_stream,
+        })
+    }
+
+    fn g_a_map(&self, pixels: &Map, quality: f32) -> Map {
+        let analysis = &self.codec.analysis;
+        let band = self.codec.decoder.model.synthesis.band_rows(
+            pixels.w / crate::architecture::LATENT_STRIDE,
+            self.codec.decoder.band_bytes,
+        );
+        analysis
+            .analysis
+            .forward_bands(pixels, &analysis.latent_gain(quality), band)
+    }
+
+    fn h_a_symbols(&self, latent: &Map, quality: f32) -> (Vec<i32>, [usize; 3]) {
+        let analysis = &self.codec.analysis;
+        let z = analysis
+            .hyper
+            .forward(latent, &analysis.hyper_gain(quality));
+        let symbols = self
+            .codec
+            .decoder
+            .coder
+            .z_symbols(&z.to_planar(), z.h * z.w);
+        (symbols, [z.c, z.h, z.w])
+    }
+
+    /// The analysis transform `g_a` (with the latent's gain): returns the latent's size.
+    pub fn g_a(&self, p: &Prepared) -> usize {
+        self.g_a_map(&p.pixels, p.quality).data.len()
+    }
+
+    /// The hyper-analysis `h_a` and the rounding of z: returns the count of z's symbols.
+    pub fn h_a(&self, p: &Prepared) -> usize {
+        self.h_a_symbols(&p.latent, p.quality).0.len()
+    }
+
+    /// The hyper-synthesis `h_s` and the choice of every y element's table, as both
+    /// directions run it (one pass; a context model's second pass is not included).
+    pub fn h_s(&self, p: &Prepared) -> usize {
+        let decoder = &self.codec.decoder;
+        let side =
+            decoder
+                .coder
+                .side_information(&decoder.model, &p.z_symbols, p.z_shape, p.quality);
+        side.raw.data.len()
+    }
+
+    /// Entropy coding of the latent's symbols with their tables: returns the stream's size.
+    pub fn entropy_encode(&self, p: &Prepared) -> Result<usize, Error> {
+        let tables = &self.codec.decoder.coder.y_tables;
+        Ok(entropy::encode(&p.coded.symbols, &p.coded.indexes, tables)?.len())
+    }
+
+    /// Entropy decoding of the latent's symbols: returns how many were decoded.
+    pub fn entropy_decode(&self, p: &Prepared) -> Result<usize, Error> {
+        let tables = &self.codec.decoder.coder.y_tables;
+        let mut stream = entropy::Decoder::new(&p.y_stream)?;
+        let symbols = stream.decode(&p.coded.indexes, tables)?;
+        stream.finish()?;
+        Ok(symbols.len())
+    }
+
+    /// The synthesis transform `g_s`, in the decoder's bands, to pixels.
+    pub fn g_s(&self, p: &Prepared) -> RgbImage {
+        let model = &self.codec.decoder.model;
+        let (width, height) = p.size;
+        let pw = padded_len(width) as usize;
+        let [m, h, w] = [p.latent.c, p.latent.h, p.latent.w];
+        let mut image = RgbImage::new(width, height);
+        model.synthesis.forward_bands(
+            &p.coded.values,
+            [m, h, w],
+            &model.latent_gain_inv(p.quality),
+            model.synthesis.band_rows(w, self.codec.decoder.band_bytes),
+            |first, rows| put_rows(&mut image, first, &rows.data, pw),
+        );
+        image
+    }
+}
