@@ -184,9 +184,97 @@ impl Layer {
     }
 }
 
-/// One output row into `row` (channels-last), on the widest vector unit of the machine.
-/// `x` is padded, with `before` rows and columns of zeros before the input, so every tap of
-/// every output (and of the pixels a last group computes and drops) lies inside.
+/// The vector unit the row kernels run on, detected once per layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// x86-64 with AVX-512F and FMA: 32 registers of 16 lanes.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    /// x86-64 with AVX2 and FMA: 16 registers of 8 lanes.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    /// Whatever the target has by default (SSE2, NEON, wasm's SIMD), through LLVM's vectoriser.
+    Plain,
+}
+
+impl Isa {
+    /// The widest unit of this machine.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("fma") {
+                return Self::Avx512;
+            }
+            if has!("avx2") && has!("fma") {
+                return Self::Avx2;
+            }
+        }
+        Self::Plain
+    }
+
+    /// How this unit's kernels cover `cout` output channels: blocks of a few register widths
+    /// (blocks of one channel for what is left).
+    fn widths(self, cout: usize) -> Vec<(Range<usize>, usize)> {
+        // Widths in channels, widest first, that a block may take on this unit.
+        let widths: &[usize] = match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 if cout % 48 == 0 => &[48],
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => &[64, 16],
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 if cout % 24 == 0 => &[24],
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => &[16, 8],
+            Self::Plain => &[16],
+        };
+        let mut out = Vec::new();
+        let mut c0 = 0;
+        for &w in widths.iter().chain(&[1]) {
+            let end = c0 + (cout - c0) / w * w;
+            if end > c0 {
+                out.push((c0..end, w));
+            }
+            c0 = end;
+        }
+        out
+    }
+}
+
+/// A layer's weights for one vector unit: its output channels in blocks ([`Isa::widths`]),
+/// each block's weights contiguous, `[tap][ci][channel of the block]`, so a block streams
+/// through them in order. The block at channel `c0` starts at `c0 · taps · cin`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Packed {
+    isa: Isa,
+    blocks: Vec<(Range<usize>, usize)>,
+    weights: Vec<f32>,
+}
+
+impl Packed {
+    /// `weight` (`[tap][ci][co]`, `rows` = taps · cin rows of `cout`) packed for `isa`.
+    pub fn new(weight: &[f32], [rows, cout]: [usize; 2], isa: Isa) -> Self {
+        assert_eq!(weight.len(), rows * cout, "weights of the wrong size");
+        let blocks = isa.widths(cout);
+        let mut weights = Vec::with_capacity(weight.len());
+        for (channels, width) in &blocks {
+            for c0 in channels.clone().step_by(*width) {
+                for r in 0..rows {
+                    weights.extend_from_slice(&weight[r * cout + c0..][..*width]);
+                }
+            }
+        }
+        Self {
+            isa,
+            blocks,
+            weights,
+        }
+    }
+}
+
+/// One output row into `row` (channels-last), on the vector unit the layer's weights are
+/// packed for. `x` is padded, with `before` rows and columns of zeros before the input, so
+/// every tap of every output (and of the pixels a last group computes and drops) lies inside.
 pub(super) fn row_kernel<A: Arith>(
     layer: &Layer,
     x: &Map,
@@ -194,62 +282,70 @@ pub(super) fn row_kernel<A: Arith>(
     oy: usize,
     row: &mut [f32],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX-512F and FMA.
-            return unsafe { row_avx512::<A>(layer, x, before, oy, row) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA.
-            return unsafe { row_avx2::<A>(layer, x, before, oy, row) };
-        }
-    }
-    row_plain::<A>(layer, x, before, oy, row)
+    row_packed::<A>(&layer.packed, &mut Row::new(layer, x, before, oy, row))
 }
 
-/// 32 registers of 16 lanes: blocks of 24 accumulators (3 × 8, 4 × 6 or 1 × 12 vectors ×
-/// pixels), the rest for the weights and an input.
+/// [`row_kernel`] with weights `packed`.
+fn row_packed<A: Arith>(packed: &Packed, row: &mut Row) {
+    match packed.isa {
+        // SAFETY: `Packed` is built for a unit only where the machine has it.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { row_avx512::<A>(packed, row) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { row_avx2::<A>(packed, row) },
+        Isa::Plain => row_plain::<A>(packed, row),
+    }
+}
+
+/// Blocks of 24 accumulators (3 vectors × 8 pixels, 4 × 6, 1 × 12), the rest of the 32
+/// registers for the weights and an input.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-fn row_avx512<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
-    let cout = layer.cout;
-    let (mut blocks, rest) = (Blocks::new(layer, x, before, oy, row), cout % 16);
-    if cout % 48 == 0 {
-        simd::avx512::<A, 8, 3>(&mut blocks, 0..cout);
-    } else {
-        let wide = cout / 64 * 64;
-        simd::avx512::<A, 6, 4>(&mut blocks, 0..wide);
-        simd::avx512::<A, 12, 1>(&mut blocks, wide..cout - rest);
+fn row_avx512<A: Arith>(packed: &Packed, row: &mut Row) {
+    for (channels, width) in &packed.blocks {
+        let (w, c) = (&packed.weights[..], channels.clone());
+        match width {
+            48 => simd::avx512::<A, 8, 3>(row, w, c),
+            64 => simd::avx512::<A, 6, 4>(row, w, c),
+            16 => simd::avx512::<A, 12, 1>(row, w, c),
+            _ => row_body::<A, 1, 1>(row, w, c),
+        }
     }
-    row_body::<A, 1, 1>(layer, x, before, oy, cout - rest..cout, blocks.row);
 }
 
-/// 16 registers of 8 lanes: blocks of 12 accumulators.
+/// Blocks of 12 accumulators (3 vectors × 4 pixels, 2 × 6, 1 × 12) of the 16 registers.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn row_avx2<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
-    let cout = layer.cout;
-    let (mut blocks, rest) = (Blocks::new(layer, x, before, oy, row), cout % 8);
-    if cout % 24 == 0 {
-        simd::avx2::<A, 4, 3>(&mut blocks, 0..cout);
-    } else {
-        let wide = cout / 16 * 16;
-        simd::avx2::<A, 6, 2>(&mut blocks, 0..wide);
-        simd::avx2::<A, 12, 1>(&mut blocks, wide..cout - rest);
+fn row_avx2<A: Arith>(packed: &Packed, row: &mut Row) {
+    for (channels, width) in &packed.blocks {
+        let (w, c) = (&packed.weights[..], channels.clone());
+        match width {
+            24 => simd::avx2::<A, 4, 3>(row, w, c),
+            16 => simd::avx2::<A, 6, 2>(row, w, c),
+            8 => simd::avx2::<A, 12, 1>(row, w, c),
+            _ => row_body::<A, 1, 1>(row, w, c),
+        }
     }
-    row_body::<A, 1, 1>(layer, x, before, oy, cout - rest..cout, blocks.row);
 }
 
-/// One output row's work, shared by the blocks of channels that compute it.
-#[cfg(target_arch = "x86_64")]
-struct Blocks<'a> {
+/// Blocks of 16 channels × 4 pixels, vectorised by LLVM for the target's default unit.
+fn row_plain<A: Arith>(packed: &Packed, row: &mut Row) {
+    for (channels, width) in &packed.blocks {
+        let (w, c) = (&packed.weights[..], channels.clone());
+        match width {
+            16 => row_body::<A, 4, 16>(row, w, c),
+            _ => row_body::<A, 1, 1>(row, w, c),
+        }
+    }
+}
+
+/// One output row and what its kernels share: the input, the output, and the runs of taps of
+/// each phase.
+pub(super) struct Row<'a> {
     layer: &'a Layer,
     x: &'a Map,
-    row: &'a mut [f32],
+    out: &'a mut [f32],
     /// Output pixels in the row.
     width: usize,
     /// Output columns between a phase's pixels, input columns between theirs.
@@ -258,16 +354,16 @@ struct Blocks<'a> {
     phases: Vec<(usize, Vec<Run>)>,
 }
 
-#[cfg(target_arch = "x86_64")]
-impl<'a> Blocks<'a> {
-    fn new(
+impl<'a> Row<'a> {
+    /// Output row `oy` of `layer` into `out`; `x` is padded by `before` rows and columns.
+    pub(super) fn new(
         layer: &'a Layer,
         x: &'a Map,
         [top, left]: [usize; 2],
         oy: usize,
-        row: &'a mut [f32],
+        out: &'a mut [f32],
     ) -> Self {
-        let width = row.len() / layer.cout;
+        let width = out.len() / layer.cout;
         let rows = layer.padded_taps(oy, top);
         let steps = layer.column_steps();
         let phases = (0..steps.0.min(width))
@@ -279,7 +375,7 @@ impl<'a> Blocks<'a> {
         Self {
             layer,
             x,
-            row,
+            out,
             width,
             steps,
             phases,
@@ -295,26 +391,29 @@ mod simd {
     use std::arch::x86_64::*;
     use std::ops::Range;
 
-    use super::{Arith, Blocks};
+    use super::{Arith, Row};
 
     macro_rules! kernel {
         ($name:ident, $feature:literal, $vec:ty, $lanes:literal, $load:ident, $store:ident,
          $splat:ident, $fmadd:ident, $mul:ident, $add:ident) => {
-            /// Channels `channels` (a multiple of `V` vectors) of the row in `blocks`.
+            /// Channels `channels` (blocks of `V` vectors) of `row`, with `packed` weights.
             #[target_feature(enable = $feature)]
             pub(super) fn $name<A: Arith, const P: usize, const V: usize>(
-                blocks: &mut Blocks,
+                row: &mut Row,
+                packed: &[f32],
                 channels: Range<usize>,
             ) {
                 const { assert!(P >= 1 && V >= 1) };
-                let layer = blocks.layer;
-                let (cin, cout) = (layer.cin, layer.cout);
-                let (step, input_step) = blocks.steps;
-                let (weights, inputs) = (layer.weight.as_slice(), blocks.x.data.as_slice());
-                assert_eq!(channels.len() % (V * $lanes), 0, "whole blocks");
-                for c0 in channels.step_by(V * $lanes) {
-                    for (phase, runs) in &blocks.phases {
-                        let count = (blocks.width - phase).div_ceil(step);
+                let layer = row.layer;
+                let (cin, cout, taps) = (layer.cin, layer.cout, layer.k * layer.k);
+                let (step, input_step) = row.steps;
+                let inputs = row.x.data.as_slice();
+                let block = V * $lanes;
+                assert_eq!(channels.len() % block, 0, "whole blocks");
+                for c0 in channels.step_by(block) {
+                    let weights = &packed[c0 * taps * cin..][..taps * cin * block];
+                    for (phase, runs) in &row.phases {
+                        let count = (row.width - phase).div_ceil(step);
                         for g in (0..count).step_by(P) {
                             let mut acc = [[$splat(0.0); V]; P];
                             for v in 0..V {
@@ -325,20 +424,19 @@ mod simd {
                                 }
                             }
                             for run in runs {
-                                let w0 = run.weight * cout + c0;
                                 let first = run.input + g * input_step * cin;
-                                let last = first + (P - 1) * input_step * cin + run.len;
                                 // What the pointer arithmetic below reads, checked once.
-                                assert!(w0 + (run.len - 1) * cout + V * $lanes <= weights.len());
-                                assert!(last <= inputs.len());
-                                let wp = weights[w0..].as_ptr();
+                                assert!(
+                                    first + (P - 1) * input_step * cin + run.len <= inputs.len()
+                                );
+                                let wp = weights[run.weight * block..][..run.len * block].as_ptr();
                                 let ip = inputs[first..].as_ptr();
                                 for i in 0..run.len {
-                                    // SAFETY: within the ranges asserted above.
+                                    // SAFETY: within the ranges sliced and asserted above.
                                     unsafe {
                                         let mut w = [$splat(0.0); V];
                                         for (v, w) in w.iter_mut().enumerate() {
-                                            *w = $load(wp.add(i * cout + v * $lanes));
+                                            *w = $load(wp.add(i * block + v * $lanes));
                                         }
                                         for (j, a) in acc.iter_mut().enumerate() {
                                             let s = $splat(*ip.add(j * input_step * cin + i));
@@ -355,8 +453,8 @@ mod simd {
                             }
                             for (j, a) in acc.iter().enumerate() {
                                 let ox = phase + (g + j) * step;
-                                if ox < blocks.width {
-                                    let out = &mut blocks.row[ox * cout + c0..][..V * $lanes];
+                                if ox < row.width {
+                                    let out = &mut row.out[ox * cout + c0..][..block];
                                     for (v, a) in a.iter().enumerate() {
                                         // SAFETY: `out` holds V vectors.
                                         unsafe { $store(out.as_mut_ptr().add(v * $lanes), *a) };
@@ -396,57 +494,35 @@ mod simd {
     );
 }
 
-/// Whatever vector unit the target has by default (SSE2, NEON): blocks of 16 channels.
-fn row_plain<A: Arith>(layer: &Layer, x: &Map, before: [usize; 2], oy: usize, row: &mut [f32]) {
-    let wide = layer.cout / 16 * 16;
-    row_body::<A, 4, 16>(layer, x, before, oy, 0..wide, row);
-    row_body::<A, 1, 1>(layer, x, before, oy, wide..layer.cout, row);
-}
-
-/// Output row `oy`, channels `channels` (a multiple of `B` of them), in blocks of `B` channels
-/// × `P` pixels whose accumulators stay in registers; a block's weights (a few hundred KB)
-/// stay in the L2 cache across the row.
+/// Channels `channels` of `row` (blocks of `B`, with `packed` weights), in blocks of `B`
+/// channels × `P` pixels whose accumulators LLVM keeps in registers: the portable kernel
+/// (and the reference the vector kernels must match).
 ///
 /// A kernel row's taps that read consecutive input columns (all of them for a convolution,
 /// one at a time for a transposed one) form one run over (column, input channel): weights
 /// and inputs are both contiguous there, and the sum's order (column, then channel) is kept.
 #[inline(always)]
 fn row_body<A: Arith, const P: usize, const B: usize>(
-    layer: &Layer,
-    x: &Map,
-    [top, left]: [usize; 2],
-    oy: usize,
+    row: &mut Row,
+    packed: &[f32],
     channels: Range<usize>,
-    row: &mut [f32],
 ) {
-    if channels.is_empty() {
-        return;
-    }
-    let (cin, cout, k) = (layer.cin, layer.cout, layer.k);
-    let width = row.len() / cout;
-    let rows = layer.padded_taps(oy, top);
-    let (step, input_step) = layer.column_steps();
-    let phases: Vec<(usize, Vec<Run>)> = (0..step.min(width))
-        .map(|phase| {
-            (
-                phase,
-                runs(&rows, &layer.padded_taps(phase, left), k, x.w, cin),
-            )
-        })
-        .collect();
+    let layer = row.layer;
+    let (cin, cout, taps) = (layer.cin, layer.cout, layer.k * layer.k);
+    let (step, input_step) = row.steps;
     for c0 in channels.step_by(B) {
+        let weights = &packed[c0 * taps * cin..][..taps * cin * B];
         let bias: &[f32; B] = layer.bias[c0..][..B].try_into().expect("B bias values");
-        for (phase, runs) in &phases {
-            let count = (width - phase).div_ceil(step);
+        for (phase, runs) in &row.phases {
+            let count = (row.width - phase).div_ceil(step);
             for g in (0..count).step_by(P) {
                 let mut acc = [*bias; P];
                 for run in runs {
-                    let taps = &layer.weight[run.weight * cout + c0..];
+                    let w = &weights[run.weight * B..][..run.len * B];
                     let inputs: [&[f32]; P] = std::array::from_fn(|j| {
-                        &x.data[run.input + (g + j) * input_step * cin..][..run.len]
+                        &row.x.data[run.input + (g + j) * input_step * cin..][..run.len]
                     });
-                    for (i, w) in taps.chunks(cout).take(run.len).enumerate() {
-                        let w: &[f32; B] = w[..B].try_into().expect("B weights");
+                    for (i, w) in w.chunks_exact(B).enumerate() {
                         for (a, input) in acc.iter_mut().zip(&inputs) {
                             let v = input[i];
                             for (a, &w) in a.iter_mut().zip(w) {
@@ -457,8 +533,8 @@ fn row_body<A: Arith, const P: usize, const B: usize>(
                 }
                 for (j, a) in acc.iter().enumerate() {
                     let ox = phase + (g + j) * step;
-                    if ox < width {
-                        row[ox * cout + c0..][..B].copy_from_slice(a);
+                    if ox < row.width {
+                        row.out[ox * cout + c0..][..B].copy_from_slice(a);
                     }
                 }
             }
@@ -466,9 +542,9 @@ fn row_body<A: Arith, const P: usize, const B: usize>(
     }
 }
 
-/// A stretch of taps whose weights (`[tap][ci]`, rows of `cout`) and inputs (`[column][ci]`)
-/// are both contiguous: `len` values from weight row `weight` and input value `input` (of
-/// the group's first pixel).
+/// A stretch of taps whose weights and inputs (`[column][ci]`) are both contiguous: `len`
+/// values from weight row `weight` (`tap · cin + ci`) and input value `input` (of the
+/// group's first pixel).
 struct Run {
     weight: usize,
     input: usize,
@@ -583,14 +659,15 @@ fn small_row_body<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32
 #[cfg(all(test, feature = "burn"))]
 mod tests {
     use super::*;
-    use crate::model::portable_copy::{deconv_layer, values};
-    use crate::model::transforms::deconv;
+    use crate::model::portable_copy::{conv_layer, deconv_layer, values};
+    use crate::model::transforms::{conv, deconv};
     use crate::portable::bits;
     use crate::portable::tests::random;
     use burn::prelude::*;
 
-    /// Every kernel and vector width gives the same bits: the dispatched one, the plain
-    /// one-pixel one-channel loop, and (for three outputs) the lane kernel.
+    /// Every vector unit of the machine and every block width gives the same bits: the
+    /// dispatched kernel, the others the machine can run (the plain one always), and (for
+    /// three outputs) the lane kernels.
     #[test]
     fn kernels_of_every_width_give_the_same_bits() {
         every_kernel_gives_the_same_bits::<Separate>();
@@ -599,7 +676,20 @@ mod tests {
 
     fn every_kernel_gives_the_same_bits<A: Arith>() {
         let device = Device::flex();
-        for (cin, cout, h, w) in [
+        #[allow(unused_mut)]
+        let mut units = vec![Isa::Plain];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("fma") {
+                units.push(Isa::Avx2);
+            }
+            if has!("avx512f") && has!("fma") {
+                units.push(Isa::Avx512);
+            }
+        }
+        // Channel counts that take every block width of every unit, and a remainder.
+        let deconvs = [
             (16, 32, 5, 7),
             (24, 48, 3, 9),
             (12, 64, 3, 5),
@@ -608,35 +698,43 @@ mod tests {
             (10, 16, 3, 4),
             (6, 8, 4, 3),
             (16, 96, 3, 4),
-        ] {
-            let layer = deconv_layer(&deconv(cin, cout, 5, 2, &device));
+            (9, 88, 3, 5),
+        ]
+        .map(|(cin, cout, h, w)| (deconv_layer(&deconv(cin, cout, 5, 2, &device)), h, w));
+        // Convolutions, whose taps of a kernel row merge into one run.
+        let convs = [
+            (16, 96, 3, 1, 7, 30),
+            (3, 48, 5, 2, 9, 40),
+            (24, 40, 5, 2, 6, 50),
+            (12, 72, 1, 1, 3, 20),
+        ]
+        .map(|(cin, cout, k, s, h, w)| (conv_layer(&conv(cin, cout, k, s, &device)), h, w));
+        for (layer, h, w) in deconvs.into_iter().chain(convs) {
+            let (cin, cout) = (layer.cin, layer.cout);
             let x = Map::from_planar(&values(random([1, cin, h, w], &device)), [cin, h, w]);
             let fast = run::<A>(&layer, &x);
-            let padded = Padded::new(&layer, &x, [fast.h, fast.w], PIXELS * 2, false);
-            let planar = Padded::new(&layer, &x, [fast.h, fast.w], LANES, true);
-            let (map, before) = (&padded.map, padded.before);
+            let spill = PIXELS * layer.column_steps().1;
+            let padded = Padded::new(&layer, &x, [fast.h, fast.w], spill, false);
             let row_len = fast.w * cout;
-            for (oy, want) in fast.data.chunks_exact(row_len).enumerate() {
-                let run = |kernel: &dyn Fn(&mut [f32])| {
-                    let mut row = vec![0.0; row_len];
-                    kernel(&mut row);
-                    bits(&row)
-                };
-                let plain = run(&|row| row_body::<A, 1, 1>(&layer, map, before, oy, 0..cout, row));
-                assert_eq!(plain, bits(want), "{cin}→{cout}, row {oy}");
-                #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
+            for &unit in &units {
+                let packed = Packed::new(&layer.weight, [layer.k * layer.k * cin, cout], unit);
+                for (oy, want) in fast.data.chunks_exact(row_len).enumerate() {
+                    let mut out = vec![0.0; row_len];
+                    let (map, before) = (&padded.map, padded.before);
+                    row_packed::<A>(&packed, &mut Row::new(&layer, map, before, oy, &mut out));
+                    assert_eq!(bits(&out), bits(want), "{unit:?}, {cin}→{cout}, row {oy}");
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            if cout == 3 && units.contains(&Isa::Avx2) {
+                let planar = Padded::new(&layer, &x, [fast.h, fast.w], LANES, true);
+                for (oy, want) in fast.data.chunks_exact(row_len).enumerate() {
+                    let mut out = vec![0.0; row_len];
                     // SAFETY: the CPU has AVX2 and FMA.
-                    let avx2 = run(&|row| unsafe { row_avx2::<A>(&layer, map, before, oy, row) });
-                    assert_eq!(avx2, bits(want), "AVX2, {cin}→{cout}, row {oy}");
-                    if cout == 3 {
-                        // SAFETY: as above.
-                        let lanes =
-                            run(&|row| unsafe { small_row_avx2::<A>(&layer, &planar, oy, row) });
-                        assert_eq!(lanes, bits(want), "AVX2 lanes, row {oy}");
-                    }
+                    unsafe { small_row_avx2::<A>(&layer, &planar, oy, &mut out) };
+                    assert_eq!(bits(&out), bits(want), "AVX2 lanes, row {oy}");
+                    small_row_body::<A>(&layer, &planar, oy, &mut out);
+                    assert_eq!(bits(&out), bits(want), "plain lanes, row {oy}");
                 }
             }
         }

@@ -102,6 +102,8 @@ pub(crate) struct Layer {
     /// `[ky][kx][ci][co]`.
     weight: Vec<f32>,
     bias: Vec<f32>,
+    /// The weights again, in channel blocks for this machine's kernels.
+    packed: kernel::Packed,
 }
 
 impl Layer {
@@ -114,16 +116,29 @@ impl Layer {
             "weights of the wrong size"
         );
         assert_eq!(bias.len(), cout, "one bias per output");
+        let weight = taps_last([k, cin, cout], |co, ci, tap| {
+            weight[(co * cin + ci) * k * k + tap]
+        });
+        Self::new([cin, cout, k], stride, None, weight, bias)
+    }
+
+    /// A layer from weights in this module's `[ky][kx][ci][co]` order, padded by `k / 2`.
+    fn new(
+        [cin, cout, k]: [usize; 3],
+        stride: usize,
+        transposed: Option<usize>,
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+    ) -> Self {
         Self {
             cin,
             cout,
             k,
             stride,
             pad: k / 2,
-            transposed: None,
-            weight: taps_last([k, cin, cout], |co, ci, tap| {
-                weight[(co * cin + ci) * k * k + tap]
-            }),
+            transposed,
+            packed: kernel::Packed::new(&weight, [k * k * cin, cout], kernel::Isa::detect()),
+            weight,
             bias,
         }
     }
@@ -143,18 +158,10 @@ impl Layer {
             "weights of the wrong size"
         );
         assert_eq!(bias.len(), cout, "one bias per output");
-        Self {
-            cin,
-            cout,
-            k,
-            stride,
-            pad: k / 2,
-            transposed: Some(stride - 1),
-            weight: taps_last([k, cin, cout], |co, ci, tap| {
-                weight[(ci * cout + co) * k * k + tap]
-            }),
-            bias,
-        }
+        let weight = taps_last([k, cin, cout], |co, ci, tap| {
+            weight[(ci * cout + co) * k * k + tap]
+        });
+        Self::new([cin, cout, k], stride, Some(stride - 1), weight, bias)
     }
 
     fn out_len(&self, len: usize) -> usize {

@@ -140,17 +140,9 @@ impl GdnNorm {
     pub fn new(beta: Vec<f32>, gamma: &[f32]) -> Self {
         let c = beta.len();
         assert_eq!(gamma.len(), c * c, "γ is not c × c");
+        let weight = super::taps_last([1, c, c], |i, j, _| gamma[i * c + j]);
         Self {
-            norm: Layer {
-                cin: c,
-                cout: c,
-                k: 1,
-                stride: 1,
-                pad: 0,
-                transposed: None,
-                weight: super::taps_last([1, c, c], |i, j, _| gamma[i * c + j]),
-                bias: beta,
-            },
+            norm: Layer::new([c, c, 1], 1, None, weight, beta),
         }
     }
 
