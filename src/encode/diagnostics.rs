@@ -45,15 +45,15 @@ impl Codec {
         let len = |k| tile.section(k).map_or(0, |s| s.len());
         let (planes, ph, pw) = crate::pixels::to_padded_planes(image);
         let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
-        let gains = self.network.gains_for_quality(quality, &self.device);
-        let y = self.network.analyse(x, &gains);
-        let z = self.network.hyper_analyse(y.clone(), &gains);
-        let medians = self.network.density().medians();
+        let network = self.network()?;
+        let gains = network.gains_for_quality(quality, &self.device);
+        let y = network.analyse(x, &gains);
+        let z = network.hyper_analyse(y.clone(), &gains);
+        let medians = network.density().medians();
         let z_hat = (z - medians.clone()).round() + medians;
-        let bits_z =
-            crate::model::bits_per_sample(self.network.density().likelihood(z_hat.clone()));
-        let hyper = self.network.hyper_synthesise(z_hat, &gains);
-        let (means, scales) = self.network.conditional_coded(hyper, y.clone());
+        let bits_z = crate::model::bits_per_sample(network.density().likelihood(z_hat.clone()));
+        let hyper = network.hyper_synthesise(z_hat, &gains);
+        let (means, scales) = network.conditional_coded(hyper, y.clone());
         let y_hat = (y - means.clone()).round() + means.clone();
         let lik = crate::model::gaussian_likelihood(y_hat, means, scales);
         let bits_y = crate::model::bits_per_sample(lik);

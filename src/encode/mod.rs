@@ -54,8 +54,12 @@ pub struct Codec {
     pub(crate) host_analysis: bool,
     /// Learned parameters of the whole network.
     parameters: usize,
+    /// The burn network on `device`, loaded from `weights` the first time refinement or a
+    /// GPU needs it (a plain CPU encode never does).
     #[cfg(feature = "burn")]
-    pub(crate) network: Network,
+    network: std::sync::OnceLock<Network>,
+    #[cfg(feature = "burn")]
+    weights: std::sync::Arc<[u8]>,
     #[cfg(feature = "burn")]
     pub(crate) device: Device,
     /// λ of each quality rung (what refinement weighs distortion with).
@@ -92,11 +96,9 @@ impl Codec {
             host_analysis: true,
             parameters: weights.parameter_count(),
             #[cfg(feature = "burn")]
-            network: crate::model::load_package_weights(
-                &package.weights,
-                package.metadata.network,
-                &device,
-            )?,
+            network: std::sync::OnceLock::new(),
+            #[cfg(feature = "burn")]
+            weights: package.weights.as_slice().into(),
             #[cfg(feature = "burn")]
             device,
             ladder,
@@ -109,12 +111,33 @@ impl Codec {
     /// there entirely, to the same pixels on every machine.
     pub fn on_device(self, selected: &SelectedDevice) -> Self {
         let device = selected.device().clone();
+        let network = std::sync::OnceLock::new();
+        if let Some(loaded) = self.network.get() {
+            let _ = network.set(loaded.clone().to_device(&device));
+        }
         Self {
-            network: self.network.to_device(&device),
+            network,
             device,
             host_analysis: !selected.is_gpu(),
             ..self
         }
+    }
+
+    /// The burn network on the codec's device, loaded on first use.
+    #[cfg(feature = "burn")]
+    pub(crate) fn network(&self) -> Result<&Network, Error> {
+        if let Some(network) = self.network.get() {
+            return Ok(network);
+        }
+        let config = self.metadata().network;
+        let network = crate::model::load_package_weights(&self.weights, config, &self.device)?;
+        Ok(self.network.get_or_init(|| network))
+    }
+
+    /// Replaces the burn network (tests that perturb it).
+    #[cfg(all(test, feature = "burn"))]
+    pub(crate) fn set_network(&mut self, network: Network) {
+        self.network = std::sync::OnceLock::from(network);
     }
 
     /// The decoder of this codec's model.
@@ -226,15 +249,16 @@ impl Codec {
                 let (planes, ph, pw) = to_padded_planes(image);
                 let x =
                     Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
-                let gains = self.network.gains_for_quality(quality, &self.device);
+                let network = self.network()?;
+                let gains = network.gains_for_quality(quality, &self.device);
                 let x_padded = x.clone();
                 // Refining holds the whole image's activations anyway (it runs g_s on the device).
                 let y = if refinement.is_active() {
-                    self.network.analyse(x, &gains)
+                    network.analyse(x, &gains)
                 } else {
-                    self.network.analyse_bands(x, &gains, band(pw))
+                    network.analyse_bands(x, &gains, band(pw))
                 };
-                let z = self.network.hyper_analyse(y.clone(), &gains);
+                let z = network.hyper_analyse(y.clone(), &gains);
                 let [_, n, zh, zw] = z.dims();
                 let z_symbols = decoder.coder.z_symbols(&to_vec(z), zh * zw);
                 let side = decoder.coder.side_information(
@@ -244,7 +268,7 @@ impl Codec {
                     quality,
                 );
                 let problem = refine::Problem {
-                    network: &self.network,
+                    network,
                     gains: &gains,
                     lambda: quality::lambda_for_quality(&self.ladder, quality),
                     x: x_padded,
@@ -479,7 +503,7 @@ mod tests {
         let (network, ladder) = plain_default();
         let mut reference = codec_of(&network, &ladder);
         let mut other = codec_of(&network, &ladder);
-        other.network = other.network.map(&mut Perturb(1e-5));
+        other.set_network(network.clone().map(&mut Perturb(1e-5)));
         // Both encode on the burn network, as on a GPU.
         reference.host_analysis = false;
         other.host_analysis = false;
@@ -540,7 +564,7 @@ mod tests {
         // σ of every latent element exactly as the decoder computes it.
         let container = Container::from_bytes(&stream, &LIMITS).unwrap();
         let (ph, pw) = (padded_len(80) as usize, padded_len(96) as usize);
-        let (_, [n, zh, zw]) = encoder.network.latent_shapes(ph, pw);
+        let (_, [n, zh, zw]) = encoder.network().unwrap().latent_shapes(ph, pw);
         let z = entropy::decode(
             container.tiles[0]
                 .section(SectionKind::HyperLatent)

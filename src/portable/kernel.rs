@@ -219,11 +219,11 @@ impl Isa {
         // Widths in channels, widest first, that a block may take on this unit.
         let widths: &[usize] = match self {
             #[cfg(target_arch = "x86_64")]
-            Self::Avx512 if cout % 48 == 0 => &[48],
+            Self::Avx512 if cout.is_multiple_of(48) => &[48],
             #[cfg(target_arch = "x86_64")]
             Self::Avx512 => &[64, 16],
             #[cfg(target_arch = "x86_64")]
-            Self::Avx2 if cout % 24 == 0 => &[24],
+            Self::Avx2 if cout.is_multiple_of(24) => &[24],
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => &[16, 8],
             Self::Plain => &[16],
