@@ -87,8 +87,8 @@ pub(super) fn run<A: Arith>(layer: &Layer, x: &Map) -> Map {
     }
 }
 
-/// A zero-padded copy of a layer's input, channels-last or (for the small-output kernel)
-/// channels-first.
+/// A zero-padded copy of a layer's input, channels-last or (for the small-output kernel) one
+/// plane row per channel in each row (`[y][c][x]`).
 pub(super) struct Padded {
     map: Map,
     /// Rows and columns of zeros before the input.
@@ -109,14 +109,19 @@ impl Padded {
         let c = x.c;
         let mut data = vec![0.0f32; ph * pw * c];
         if planar {
-            // Serial: one pass over the input (faster than a parallel pass per channel plane).
-            for (y, src) in x.data.chunks_exact(x.w * c).enumerate() {
-                for (xx, px) in src.chunks_exact(c).enumerate() {
-                    for (ci, &v) in px.iter().enumerate() {
-                        data[(ci * ph + y + top) * pw + left + xx] = v;
+            // Row by row: each padded row holds its channels one after the other.
+            data[top * c * pw..]
+                .par_chunks_mut(c * pw)
+                .take(x.h)
+                .enumerate()
+                .for_each(|(y, rows)| {
+                    let src = &x.data[y * x.w * c..][..x.w * c];
+                    for (xx, px) in src.chunks_exact(c).enumerate() {
+                        for (ci, &v) in px.iter().enumerate() {
+                            rows[ci * pw + left + xx] = v;
+                        }
                     }
-                }
-            }
+                });
         } else {
             data[top * pw * c..]
                 .par_chunks_mut(pw * c)
@@ -269,6 +274,24 @@ impl Packed {
             blocks,
             weights,
         }
+    }
+
+    /// The weights back in `[tap][ci][co]` order.
+    pub fn unpack(&self) -> Vec<f32> {
+        let cout = self.blocks.last().map_or(0, |(channels, _)| channels.end);
+        let rows = self.weights.len() / cout.max(1);
+        let mut weight = vec![0.0; self.weights.len()];
+        let mut at = 0;
+        for (channels, width) in &self.blocks {
+            for c0 in channels.clone().step_by(*width) {
+                for r in 0..rows {
+                    weight[r * cout + c0..][..*width]
+                        .copy_from_slice(&self.weights[at..][..*width]);
+                    at += width;
+                }
+            }
+        }
+        weight
     }
 }
 
@@ -581,7 +604,7 @@ fn runs(
 }
 
 /// One output row of a transposed convolution with three outputs (the last layer, which makes
-/// pixels) into `row` (channels-last). `x` is channels-first: the vector lanes run over
+/// pixels) into `row` (channels-last). `x` holds each row channel by channel: the vector lanes run over
 /// consecutive output pixels of one phase, which read consecutive inputs.
 fn small_row_kernel<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
@@ -632,7 +655,7 @@ fn small_row_body<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32
                 for &(kx, ix) in &columns {
                     let taps = &layer.weight[(ky * k + kx) * cin * C..][..cin * C];
                     for ci in 0..cin {
-                        let input: &[f32; LANES] = map.data[(ci * map.h + iy) * map.w + ix + g..]
+                        let input: &[f32; LANES] = map.data[(iy * map.c + ci) * map.w + ix + g..]
                             [..LANES]
                             .try_into()
                             .expect("LANES inputs");
@@ -717,7 +740,9 @@ mod tests {
             let padded = Padded::new(&layer, &x, [fast.h, fast.w], spill, false);
             let row_len = fast.w * cout;
             for &unit in &units {
-                let packed = Packed::new(&layer.weight, [layer.k * layer.k * cin, cout], unit);
+                let weight = layer.plain_weight();
+                let packed = Packed::new(&weight, [layer.k * layer.k * cin, cout], unit);
+                assert_eq!(packed.unpack(), *weight, "{unit:?} packing");
                 for (oy, want) in fast.data.chunks_exact(row_len).enumerate() {
                     let mut out = vec![0.0; row_len];
                     let (map, before) = (&padded.map, padded.before);

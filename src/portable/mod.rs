@@ -99,10 +99,11 @@ pub(crate) struct Layer {
     pad: usize,
     /// Transposed: `out = (in − 1)·stride − 2·pad + k + out_pad`; else `⌊(in + 2·pad − k) / stride⌋ + 1`.
     transposed: Option<usize>,
-    /// `[ky][kx][ci][co]`.
+    /// `[ky][kx][ci][co]` for a layer of three outputs or fewer (the lane kernel's), else empty:
+    /// see [`Layer::plain_weight`].
     weight: Vec<f32>,
     bias: Vec<f32>,
-    /// The weights again, in channel blocks for this machine's kernels.
+    /// The weights in channel blocks for this machine's row kernels.
     packed: kernel::Packed,
 }
 
@@ -138,8 +139,18 @@ impl Layer {
             pad: k / 2,
             transposed,
             packed: kernel::Packed::new(&weight, [k * k * cin, cout], kernel::Isa::detect()),
-            weight,
+            // One copy of the weights in memory, except for the small lane kernel's.
+            weight: if cout <= 3 { weight } else { Vec::new() },
             bias,
+        }
+    }
+
+    /// The weights in `[ky][kx][ci][co]` order.
+    fn plain_weight(&self) -> std::borrow::Cow<'_, [f32]> {
+        if self.weight.is_empty() {
+            self.packed.unpack().into()
+        } else {
+            self.weight.as_slice().into()
         }
     }
 
@@ -235,6 +246,7 @@ impl Context {
         let conv = &self.conv;
         assert_eq!((conv.cin, conv.stride, conv.transposed), (m, 1, None));
         let (k, pad, cout) = (conv.k, conv.pad, conv.cout);
+        let weight = conv.plain_weight();
         let mut features = vec![0.0f32; positions.len() * cout];
         features
             .par_chunks_mut(cout)
@@ -254,7 +266,7 @@ impl Context {
                             continue;
                         }
                         let input = &x.data[(r * w + c) * m..][..m];
-                        let taps = &conv.weight[(ky * k + kx) * m * cout..][..m * cout];
+                        let taps = &weight[(ky * k + kx) * m * cout..][..m * cout];
                         for (&v, weights) in input.iter().zip(taps.chunks_exact(cout)) {
                             for (a, &wv) in acc.iter_mut().zip(weights) {
                                 *a = Separate::madd(v, wv, *a);
@@ -475,6 +487,7 @@ pub(crate) mod tests {
             (i < len).then_some(i)
         };
         let (h, w) = (layer.out_len(x.h), layer.out_len(x.w));
+        let weight = layer.plain_weight();
         let mut data = Vec::with_capacity(h * w * layer.cout);
         for oy in 0..h {
             for ox in 0..w {
@@ -491,7 +504,7 @@ pub(crate) mod tests {
                             for ci in 0..layer.cin {
                                 let v = x.data[(iy * x.w + ix) * x.c + ci];
                                 let tap = (ky * layer.k + kx) * layer.cin + ci;
-                                acc += v * layer.weight[tap * layer.cout + co];
+                                acc += v * weight[tap * layer.cout + co];
                             }
                         }
                     }
