@@ -25,6 +25,7 @@
 //! - `train`, `eval`: the [`train`] and [`eval`] modules (training, model export, and
 //!   rate-distortion evaluation in CompressAI's formats).
 //! - `cli`: the `ansel` program.
+//! - `import`: the [`import`] module (CompressAI checkpoints into packages).
 //! - `wgpu`, `vulkan`: the encoder on a GPU (with `burn`); `tch`: training on libtorch.
 #![warn(missing_docs)]
 
@@ -46,6 +47,8 @@ pub mod entropy;
 #[cfg(feature = "eval")]
 pub mod eval;
 pub mod image_io;
+#[cfg(feature = "import")]
+pub mod import;
 #[cfg(all(feature = "burn", not(feature = "train")))]
 mod model;
 #[cfg(feature = "train")]

@@ -64,6 +64,17 @@ impl Gains {
         }
     }
 
+    /// Gains of one (all logs zero): every quality codes at the network's own rate.
+    pub fn unit(n: usize, m: usize, device: &Device) -> Self {
+        let zeros = |c: usize| Param::from_tensor(Tensor::<2>::zeros([RUNGS, c], device));
+        Self {
+            latent: zeros(m),
+            latent_inv: zeros(m),
+            hyper: zeros(n),
+            hyper_inv: zeros(n),
+        }
+    }
+
     /// Number of latent channels.
     pub fn latent_channels(&self) -> usize {
         self.latent.dims()[1]

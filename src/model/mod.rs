@@ -149,6 +149,17 @@ impl Network {
         self.context.as_ref()
     }
 
+    /// The same network with gains of one at every rung (a network trained for one rate,
+    /// imported from elsewhere).
+    #[cfg(feature = "import")]
+    pub fn with_unit_gains(self, device: &Device) -> Self {
+        let config = self.config();
+        Self {
+            gains: Gains::unit(config.n, config.m, device),
+            ..self
+        }
+    }
+
     /// The same function in the wider shape `to` (see `src/model/widen.rs`): more latent
     /// channels M, which start at 0, cost nothing to code and are read by small synthesis
     /// weights, and/or more hidden channels in `g_a` and `g_s`, whose zero outputs change

@@ -1,4 +1,4 @@
-//! The `ansel` command line: encode, decode, info, model, eval, train, export.
+//! The `ansel` command line: encode, decode, info, model, eval, train, export, import.
 
 /// `println!` for what a command reports on standard output, returning a write error instead
 /// of panicking on it: a reader that closes the pipe early (`ansel model | head -1`) ends the
@@ -24,6 +24,7 @@ macro_rules! out {
 mod code;
 mod device;
 mod eval;
+mod import;
 mod io;
 mod model;
 mod train;
@@ -56,6 +57,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Freeze a training checkpoint into a model package.
     Export(train::ExportArgs),
+    /// Import a model trained elsewhere (a CompressAI checkpoint) into a model package.
+    Import(import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Train(a) => train::run(a),
         Command::Export(a) => train::run_export(a),
+        Command::Import(a) => import::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

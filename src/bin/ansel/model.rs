@@ -109,11 +109,16 @@ pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
         lambdas.join(", "),
         m.lambdas.len()
     );
-    outln!(
-        "training   {} steps, {:.1} h",
-        m.steps,
-        m.train_seconds / 3600.0
-    );
+    if m.steps > 0 {
+        outln!(
+            "training   {} steps, {:.1} h",
+            m.steps,
+            m.train_seconds / 3600.0
+        );
+    } else {
+        // An imported network: its training happened elsewhere (the note says where).
+        outln!("training   not recorded in the package");
+    }
     if !m.dataset_hash.is_empty() {
         outln!("data       sha256 {}", m.dataset_hash);
     }

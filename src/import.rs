@@ -1,0 +1,288 @@
+//! Models trained elsewhere, imported into ansel packages: CompressAI's checkpoints.
+//!
+//! CompressAI's mean-scale hyperprior (`mbt2018-mean`, Minnen et al. 2018) has ansel's own
+//! layers: the same transforms with GDN, the same hyper-networks with leaky ReLUs, the same
+//! factorized density of z with GDN's and the density's parameters stored alike. So an
+//! import reads the checkpoint's tensors (burn's PyTorch reader: no Python, no pickle code
+//! here), renames them onto ansel's network, gives it gains of one (the checkpoint was
+//! trained for one rate, so every quality codes at that rate), and exports it like a trained
+//! network: the z tables from its density, the y tables from ansel's scale ladder. Streams of
+//! an imported package decode to the same pixels on every machine, as any package's do.
+//!
+//! The package stores the convolutions in f16, as every ansel package does (the network ansel
+//! runs is the f16-rounded one). The scale-only hyperprior (`bmshj2018-hyperprior`) is
+//! recognised but not imported yet: its hyper-networks (ReLUs, |y| into `h_a`, scales only)
+//! are not among ansel's layers.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use burn::store::pytorch_reader::PytorchReader;
+use burn::store::{ModuleSnapshot, PytorchStore};
+
+use crate::model::Network;
+use crate::package::export::{export, Provenance};
+use crate::package::{Package, PackageError};
+use crate::quality::RUNGS;
+use crate::NetworkConfig;
+
+/// A CompressAI architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// `bmshj2018-hyperprior`: the scale hyperprior (Ballé et al. 2018).
+    Bmshj2018Hyperprior,
+    /// `mbt2018-mean`: the mean-scale hyperprior (Minnen et al. 2018).
+    Mbt2018Mean,
+}
+
+impl Architecture {
+    /// CompressAI's name of the architecture.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bmshj2018Hyperprior => "bmshj2018-hyperprior",
+            Self::Mbt2018Mean => "mbt2018-mean",
+        }
+    }
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::Bmshj2018Hyperprior, Self::Mbt2018Mean]
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| {
+                format!("unknown architecture {s:?} (bmshj2018-hyperprior, mbt2018-mean)")
+            })
+    }
+}
+
+/// Why a checkpoint could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Not a file `torch.save` writes.
+    #[error("{path}: not a PyTorch checkpoint: {source}")]
+    NotACheckpoint {
+        /// The file.
+        path: PathBuf,
+        /// What the reader found.
+        #[source]
+        source: burn::store::pytorch_reader::PytorchError,
+    },
+    /// A checkpoint, but with no CompressAI model's tensors (bare or under `state_dict`).
+    #[error("{0}: no CompressAI model in this checkpoint (no tensor g_a.0.weight, bare or under \"state_dict\")")]
+    NoModel(PathBuf),
+    /// A model of another architecture.
+    #[error("{path}: a {found} checkpoint, not {expected}")]
+    WrongArchitecture {
+        /// The file.
+        path: PathBuf,
+        /// The architecture asked for.
+        expected: Architecture,
+        /// What the tensors' names and shapes say it is.
+        found: String,
+    },
+    /// An architecture ansel cannot run yet.
+    #[error("{path}: {arch} checkpoints cannot be imported yet (only mbt2018-mean)")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// Its architecture.
+        arch: Architecture,
+    },
+    /// Tensors missing, left over or of the wrong shape.
+    #[error(
+        "{path}: not the {arch} network its first layers describe (N = {n}, M = {m}): {detail}"
+    )]
+    Tensors {
+        /// The file.
+        path: PathBuf,
+        /// Its architecture.
+        arch: Architecture,
+        /// Channels read from `g_a.0.weight`.
+        n: usize,
+        /// Channels read from `g_a.6.weight`.
+        m: usize,
+        /// Which tensors.
+        detail: String,
+    },
+    /// The λ given is not a positive number.
+    #[error("λ must be a positive number, not {0}")]
+    Lambda(f64),
+    /// The imported network could not be exported.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+}
+
+/// CompressAI's layer indexes within `nn.Sequential`, as ansel's names.
+const RENAMES: &[(&str, &str)] = &[
+    (r"^g_a\.0\.", "g_a.conv0."),
+    (r"^g_a\.1\.", "g_a.gdn0."),
+    (r"^g_a\.2\.", "g_a.conv1."),
+    (r"^g_a\.3\.", "g_a.gdn1."),
+    (r"^g_a\.4\.", "g_a.conv2."),
+    (r"^g_a\.5\.", "g_a.gdn2."),
+    (r"^g_a\.6\.", "g_a.conv3."),
+    (r"^g_s\.0\.", "g_s.deconv0."),
+    (r"^g_s\.1\.", "g_s.igdn0."),
+    (r"^g_s\.2\.", "g_s.deconv1."),
+    (r"^g_s\.3\.", "g_s.igdn1."),
+    (r"^g_s\.4\.", "g_s.deconv2."),
+    (r"^g_s\.5\.", "g_s.igdn2."),
+    (r"^g_s\.6\.", "g_s.deconv3."),
+    (r"^h_a\.0\.", "h_a.conv0."),
+    (r"^h_a\.2\.", "h_a.conv1."),
+    (r"^h_a\.4\.", "h_a.conv2."),
+    (r"^h_s\.0\.", "h_s.deconv0."),
+    (r"^h_s\.2\.", "h_s.deconv1."),
+    (r"^h_s\.4\.", "h_s.conv2."),
+    // CompressAI before 1.2 named them `_matrix0`, …; later `matrices.0`, ….
+    (
+        r"^entropy_bottleneck\.(_matrix|matrices\.)(\d+)$",
+        "density.matrices.$2",
+    ),
+    (
+        r"^entropy_bottleneck\.(_bias|biases\.)(\d+)$",
+        "density.biases.$2",
+    ),
+    (
+        r"^entropy_bottleneck\.(_factor|factors\.)(\d+)$",
+        "density.factors.$2",
+    ),
+    (r"^entropy_bottleneck\.quantiles$", "density.quantiles"),
+];
+
+/// Buffers of a CompressAI model that ansel derives itself (the coders' tables, the
+/// reparametrisations' constants): left over without harm.
+fn derived(name: &str) -> bool {
+    name.starts_with("gaussian_conditional.")
+        || name.contains("_reparam.")
+        || [
+            "entropy_bottleneck._offset",
+            "entropy_bottleneck._quantized_cdf",
+            "entropy_bottleneck._cdf_length",
+            "entropy_bottleneck._medians",
+            "entropy_bottleneck.target",
+            "entropy_bottleneck.likelihood_lower_bound.bound",
+        ]
+        .contains(&name)
+}
+
+/// Imports one CompressAI checkpoint of `arch` as a package whose every quality codes at the
+/// checkpoint's rate; `lambda` is the λ it was trained with (CompressAI's zoo: 0.0018,
+/// 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800 for qualities 1–8), recorded as
+/// the package's ladder (what `--refine` weighs distortion with).
+pub fn compressai(path: &Path, arch: Architecture, lambda: f64) -> Result<Package, ImportError> {
+    if !(lambda.is_finite() && lambda > 0.0) {
+        return Err(ImportError::Lambda(lambda));
+    }
+    let (reader, key) = open(path)?;
+    let shape = |name: &str| reader.get(name).map(|t| t.shape().to_vec());
+    let first = shape("g_a.0.weight").ok_or_else(|| ImportError::NoModel(path.into()))?;
+    let n = first[0];
+    let m = shape("g_a.6.weight").map_or(0, |s| s[0]);
+    let found = recognise(&shape, n, m);
+    if found != Some(arch) {
+        return Err(ImportError::WrongArchitecture {
+            path: path.into(),
+            expected: arch,
+            found: found.map_or_else(|| "unrecognised".into(), |a| a.name().into()),
+        });
+    }
+    if arch != Architecture::Mbt2018Mean {
+        return Err(ImportError::Unsupported {
+            path: path.into(),
+            arch,
+        });
+    }
+    let tensors = |detail: String| ImportError::Tensors {
+        path: path.into(),
+        arch,
+        n,
+        m,
+        detail,
+    };
+    let config = NetworkConfig::new(n, m);
+    let device = Device::flex();
+    let mut store = PytorchStore::from_file(path).allow_partial(true);
+    if let Some(key) = key {
+        store = store.with_top_level_key(key);
+    }
+    for (from, to) in RENAMES {
+        store = store.with_key_remapping(from, *to);
+    }
+    let mut network = Network::new(config, &device);
+    let result = network
+        .load_from(&mut store)
+        .map_err(|e| tensors(e.to_string()))?;
+    let missing: Vec<&str> = result
+        .missing
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !name.starts_with("gains."))
+        .collect();
+    let unused: Vec<&str> = result
+        .unused
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !derived(name))
+        .collect();
+    if let Some(e) = result.errors.first() {
+        return Err(tensors(format!("{e}")));
+    }
+    if !missing.is_empty() {
+        return Err(tensors(format!("missing {}", missing.join(", "))));
+    }
+    if !unused.is_empty() {
+        return Err(tensors(format!("no place for {}", unused.join(", "))));
+    }
+    let network = network.with_unit_gains(&device);
+    let file = path
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let provenance = Provenance {
+        note: format!("CompressAI {arch} (N = {n}, M = {m}, λ = {lambda}) imported from {file}"),
+        ..Provenance::default()
+    };
+    Ok(export(&network, config, &[lambda; RUNGS], &provenance)?)
+}
+
+/// The checkpoint's reader and the key its model sits under: none for a bare state dict,
+/// `state_dict` for CompressAI's training checkpoints.
+fn open(path: &Path) -> Result<(PytorchReader, Option<&'static str>), ImportError> {
+    let not_one = |source| ImportError::NotACheckpoint {
+        path: path.into(),
+        source,
+    };
+    let reader = PytorchReader::new(path).map_err(not_one)?;
+    if reader.get("g_a.0.weight").is_some() {
+        return Ok((reader, None));
+    }
+    match PytorchReader::with_top_level_key(path, "state_dict") {
+        Ok(nested) if nested.get("g_a.0.weight").is_some() => Ok((nested, Some("state_dict"))),
+        _ => Err(ImportError::NoModel(path.into())),
+    }
+}
+
+/// Which architecture the shapes of the hyper-networks' last layers say: `h_s` ends in
+/// `2M` outputs (means and scales) from `3M/2` in mbt2018-mean, in `M` scales from `N` in
+/// bmshj2018-hyperprior.
+fn recognise(
+    shape: &dyn Fn(&str) -> Option<Vec<usize>>,
+    n: usize,
+    m: usize,
+) -> Option<Architecture> {
+    match shape("h_s.4.weight")?.as_slice() {
+        [o, i, 3, 3] if *o == 2 * m && *i == 3 * m / 2 => Some(Architecture::Mbt2018Mean),
+        [o, i, 3, 3] if *o == m && *i == n => Some(Architecture::Bmshj2018Hyperprior),
+        _ => None,
+    }
+}
