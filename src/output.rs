@@ -33,6 +33,17 @@ pub enum Existing {
     Replace,
 }
 
+impl Existing {
+    /// [`Existing::Replace`] with `force` (a command's `--force`), else [`Existing::Refuse`].
+    pub fn replace_if(force: bool) -> Self {
+        if force {
+            Self::Replace
+        } else {
+            Self::Refuse
+        }
+    }
+}
+
 /// Why an output file could not be written. Nothing is left behind in either case.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use ansel::import::{self, Architecture};
-use ansel::output::{self, Existing};
-use ansel::Codec;
 
 /// Arguments of `ansel import`.
 #[derive(Args)]
@@ -58,14 +56,7 @@ pub fn run(a: ImportArgs) -> Result<(), Box<dyn std::error::Error>> {
         .into());
     };
     let package = import::compressai(checkpoint, arch, lambda)?;
-    // The package must load before it is written.
-    let codec = Codec::from_package(&package)?;
-    let existing = if force {
-        Existing::Replace
-    } else {
-        Existing::Refuse
-    };
-    output::write(&output, &package.to_bytes(), existing)?;
+    let codec = crate::model::write_package(&package, &output, force)?;
     let config = package.metadata.network;
     outln!(
         "imported {} ({arch}, N = {}, M = {}, {} parameters) → {} (model {})",

@@ -77,12 +77,7 @@ impl Sink {
     pub fn write(&self, bytes: &[u8], force: bool) -> Result<(), String> {
         match self {
             Self::File(p) => {
-                let existing = if force {
-                    Existing::Replace
-                } else {
-                    Existing::Refuse
-                };
-                output::write(p, bytes, existing).map_err(|e| write_message(&e))
+                output::write(p, bytes, Existing::replace_if(force)).map_err(|e| write_message(&e))
             }
             Self::Stdout => {
                 let mut out = std::io::stdout().lock();

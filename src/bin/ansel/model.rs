@@ -42,6 +42,18 @@ enum ModelAction {
     },
 }
 
+/// Writes `package` to `output` (an existing file only with `force`) once it loads as a codec,
+/// which is returned.
+pub fn write_package(
+    package: &Package,
+    output: &std::path::Path,
+    force: bool,
+) -> Result<Codec, Box<dyn std::error::Error>> {
+    let codec = Codec::from_package(package)?;
+    output::write(output, &package.to_bytes(), Existing::replace_if(force))?;
+    Ok(codec)
+}
+
 /// Runs `ansel model`.
 pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(ModelAction::Convert {
@@ -58,13 +70,7 @@ pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
             package.metadata.note = note;
         }
         // The converted package must load, and under the old id.
-        let codec = Codec::from_package(&package)?;
-        let existing = if force {
-            Existing::Replace
-        } else {
-            Existing::Refuse
-        };
-        output::write(&output, &package.to_bytes(), existing)?;
+        let codec = write_package(&package, &output, force)?;
         outln!(
             "converted {} → {} (model {})",
             input.display(),
