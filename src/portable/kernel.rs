@@ -21,6 +21,7 @@ use super::{Layer, Map};
 /// How one product joins its sum.
 pub(crate) trait Arith {
     /// Whether the product and the sum are rounded once (else each on its own).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     const FUSED: bool;
     /// `acc` plus `v · w`.
     fn madd(v: f32, w: f32, acc: f32) -> f32;
