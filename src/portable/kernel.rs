@@ -97,6 +97,16 @@ pub(super) struct Padded {
 }
 
 impl Padded {
+    /// The padded map.
+    pub(super) fn map(&self) -> &Map {
+        &self.map
+    }
+
+    /// Rows and columns of zeros before the input.
+    pub(super) fn before(&self) -> [usize; 2] {
+        self.before
+    }
+
     pub(super) fn new(
         layer: &Layer,
         x: &Map,
@@ -278,6 +288,7 @@ impl Packed {
     }
 
     /// The weights back in `[tap][ci][co]` order.
+    #[cfg(all(test, feature = "burn"))]
     pub fn unpack(&self) -> Vec<f32> {
         let cout = self.blocks.last().map_or(0, |(channels, _)| channels.end);
         let rows = self.weights.len() / cout.max(1);
@@ -405,6 +416,52 @@ impl<'a> Row<'a> {
             phases,
         }
     }
+}
+
+/// Output row `oy` of a stride-1 convolution (`layer`, on `x` padded by `before`) at the
+/// positions a checkerboard context reads the anchors from: the columns whose row + column is
+/// odd (every other one), through the taps whose row + column is odd (the ones that land on
+/// anchors: row + column even), in the order of the sum. The other columns of `out` are left
+/// as they are.
+pub(super) fn checkerboard_row<A: Arith>(
+    layer: &Layer,
+    x: &Map,
+    [top, left]: [usize; 2],
+    oy: usize,
+    out: &mut [f32],
+) {
+    assert_eq!(
+        (layer.stride, layer.transposed),
+        (1, None),
+        "a stride-1 convolution"
+    );
+    let (k, pad, cin) = (layer.k, layer.pad, layer.cin);
+    let width = out.len() / layer.cout;
+    let phase = (oy + 1) % 2;
+    if phase >= width {
+        return;
+    }
+    let mut runs = Vec::new();
+    for ky in 0..k {
+        for kx in (0..k).filter(|kx| (ky + kx) % 2 == 1) {
+            // Padded input row and column of tap (ky, kx) for output (oy, phase).
+            let (iy, ix) = (oy + top + ky - pad, phase + left + kx - pad);
+            runs.push(Run {
+                weight: (ky * k + kx) * cin,
+                input: (iy * x.w + ix) * cin,
+                len: cin,
+            });
+        }
+    }
+    let mut row = Row {
+        layer,
+        x,
+        out,
+        width,
+        steps: (2, 2),
+        phases: vec![(phase, runs)],
+    };
+    row_packed::<A>(&layer.packed, &mut row);
 }
 
 /// The blocked kernel in explicit vector instructions, one function per vector width: `P`

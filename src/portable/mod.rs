@@ -23,7 +23,7 @@
 use rayon::prelude::*;
 
 use crate::architecture::{is_anchor, LEAKY_SLOPE as SLOPE};
-use kernel::{Arith, Separate};
+use kernel::Separate;
 
 #[cfg(feature = "encode")]
 mod analysis;
@@ -99,8 +99,8 @@ pub(crate) struct Layer {
     pad: usize,
     /// Transposed: `out = (in − 1)·stride − 2·pad + k + out_pad`; else `⌊(in + 2·pad − k) / stride⌋ + 1`.
     transposed: Option<usize>,
-    /// `[ky][kx][ci][co]` for a layer of three outputs or fewer (the lane kernel's), else empty:
-    /// see [`Layer::plain_weight`].
+    /// `[ky][kx][ci][co]` for a layer of three outputs or fewer (the lane kernel's), else empty
+    /// (the packed weights are the only copy).
     weight: Vec<f32>,
     bias: Vec<f32>,
     /// The weights in channel blocks for this machine's row kernels.
@@ -146,6 +146,7 @@ impl Layer {
     }
 
     /// The weights in `[ky][kx][ci][co]` order.
+    #[cfg(all(test, feature = "burn"))]
     fn plain_weight(&self) -> std::borrow::Cow<'_, [f32]> {
         if self.weight.is_empty() {
             self.packed.unpack().into()
@@ -241,40 +242,28 @@ impl Context {
     pub fn rest(&self, hyper: &Map, anchors: &[f32]) -> Map {
         let (h, w, m) = (hyper.h, hyper.w, hyper.c / 2);
         assert_eq!(anchors.len(), m * h * w, "anchors are [m][h][w]");
-        let x = Map::from_planar(anchors, [m, h, w]);
-        let positions = positions(hyper, false);
         let conv = &self.conv;
         assert_eq!((conv.cin, conv.stride, conv.transposed), (m, 1, None));
-        let (k, pad, cout) = (conv.k, conv.pad, conv.cout);
-        let weight = conv.plain_weight();
-        let mut features = vec![0.0f32; positions.len() * cout];
-        features
-            .par_chunks_mut(cout)
-            .zip(&positions)
-            .for_each(|(acc, &p)| {
-                let (row, column) = (p / w, p % w);
-                acc.copy_from_slice(&conv.bias);
-                for ky in 0..k {
-                    let Some(r) = (row + ky).checked_sub(pad).filter(|&r| r < h) else {
-                        continue;
-                    };
-                    for kx in 0..k {
-                        let Some(c) = (column + kx).checked_sub(pad).filter(|&c| c < w) else {
-                            continue;
-                        };
-                        if !is_anchor(r, c) {
-                            continue;
-                        }
-                        let input = &x.data[(r * w + c) * m..][..m];
-                        let taps = &weight[(ky * k + kx) * m * cout..][..m * cout];
-                        for (&v, weights) in input.iter().zip(taps.chunks_exact(cout)) {
-                            for (a, &wv) in acc.iter_mut().zip(weights) {
-                                *a = Separate::madd(v, wv, *a);
-                            }
-                        }
-                    }
-                }
+        let cout = conv.cout;
+        let x = kernel::Padded::new(
+            conv,
+            &Map::from_planar(anchors, [m, h, w]),
+            [h, w],
+            kernel::PIXELS * 2,
+            false,
+        );
+        let mut map = vec![0.0f32; h * w * cout];
+        map.par_chunks_mut(w * cout)
+            .enumerate()
+            .for_each(|(oy, row)| {
+                kernel::checkerboard_row::<Separate>(conv, x.map(), x.before(), oy, row)
             });
+        let positions = positions(hyper, false);
+        let features = positions
+            .iter()
+            .flat_map(|&p| &map[p * cout..][..cout])
+            .copied()
+            .collect();
         self.correct(hyper, &positions, features)
     }
 
@@ -292,11 +281,13 @@ impl Context {
             joined.extend_from_slice(&hyper.data[p * hyper.c..][..hyper.c]);
             joined.extend_from_slice(f);
         }
-        // The pointwise layers compute each position on its own: a row of the selected
-        // positions gives the bits the whole map would.
+        // The pointwise layers compute each position on its own: rows of the selected
+        // positions give the bits the whole map would, and spread the work over the threads.
+        let (rows, len) = pointwise_rows(positions.len());
+        joined.resize(rows * len * c, 0.0);
         let x = Map {
-            h: 1,
-            w: positions.len(),
+            h: rows,
+            w: len,
             c,
             data: joined,
         };
@@ -304,6 +295,7 @@ impl Context {
         let x = p0.forward(&x).leaky_relu();
         let x = p1.forward(&x).leaky_relu();
         let correction = p2.forward(&x);
+        // (Positions past the last padded the last row; their outputs are not read.)
         let mut out = hyper.clone();
         for (&p, d) in positions.iter().zip(correction.data.chunks_exact(hyper.c)) {
             for (o, &dv) in out.data[p * hyper.c..][..hyper.c].iter_mut().zip(d) {
@@ -312,6 +304,12 @@ impl Context {
         }
         out
     }
+}
+
+/// Rows and row length to lay `n` positions out in for the pointwise layers: rows of at most 64.
+fn pointwise_rows(n: usize) -> (usize, usize) {
+    let rows = n.div_ceil(64).max(1);
+    (rows, n.div_ceil(rows).max(1))
 }
 
 /// The positions (row-major) of `map` that are anchors, or that are not.
@@ -419,9 +417,15 @@ pub(crate) mod tests {
     #[test]
     fn each_context_pass_gives_the_bits_of_the_whole_map_where_it_is_used() {
         let device = Device::flex();
-        let m = 6;
-        let context = crate::model::Context::new(m, &device).portable();
-        for (h, w) in [(5, 7), (1, 1), (2, 9), (8, 3)] {
+        // 12 context features (one channel at a time) and 96 (the vector kernels' blocks).
+        for (m, (h, w)) in [
+            (6, (5, 7)),
+            (6, (1, 1)),
+            (6, (2, 9)),
+            (6, (8, 3)),
+            (48, (6, 30)),
+        ] {
+            let context = crate::model::Context::new(m, &device).portable();
             let hyper = Map::from_planar(&values(random([1, 2 * m, h, w], &device)), [2 * m, h, w]);
             let mut anchors = values(random([1, m, h, w], &device));
             for (i, v) in anchors.iter_mut().enumerate() {
