@@ -118,6 +118,24 @@ impl LatentCoder {
         }
     }
 
+    #[cfg(feature = "encode")]
+    /// The encoder's side of [`LatentCoder::code_latent`]: the symbols of its latent `y`
+    /// (channels-first `[m, h, w]`) are `round(y − μ)`.
+    pub fn quantise_latent(
+        &self,
+        model: &portable::Model,
+        side: SideInfo,
+        shape: [usize; 3],
+        y: &[f32],
+    ) -> Result<CodedLatent, Error> {
+        self.code_latent(model, side, shape, |positions, means, _| {
+            Ok(positions
+                .iter()
+                .map(|&p| (y[p] - means[p]).round() as i32)
+                .collect())
+        })
+    }
+
     /// Codes the latent `[m, h, w]` pass by pass: for each pass, `symbols(positions, means,
     /// indexes)` gives the symbols of the elements at `positions` (tensor order), whose means
     /// are `means[p]` (every element's, indexed by position) and whose tables are `indexes`

@@ -48,23 +48,17 @@ impl Stages {
     pub fn prepare(&self, image: &RgbImage, quality: f32) -> Result<Prepared, Error> {
         crate::quality::check(quality)?;
         let pixels = to_padded_map(image);
-        let latent = self.g_a_map(&pixels, quality);
-        let (z_symbols, z_shape) = self.h_a_symbols(&latent, quality);
+        let latent = self.codec.host_latent(&pixels, quality);
+        let (z_symbols, z_shape) = self.codec.host_hyper_symbols(&latent, quality);
         let decoder = &self.codec.decoder;
         let side = decoder
             .coder
             .side_information(&decoder.model, &z_symbols, z_shape, quality);
-        let planar = latent.to_planar();
-        let coded = decoder.coder.code_latent(
+        let coded = decoder.coder.quantise_latent(
             &decoder.model,
             side,
             [latent.c, latent.h, latent.w],
-            |positions, means, _| {
-                Ok(positions
-                    .iter()
-                    .map(|&p| (planar[p] - means[p]).round() as i32)
-                    .collect())
-            },
+            &latent.to_planar(),
         )?;
         let y_stream = entropy::encode(&coded.symbols, &coded.indexes, &decoder.coder.y_tables)?;
         Ok(Prepared {
@@ -79,38 +73,14 @@ impl Stages {
         })
     }
 
-    fn g_a_map(&self, pixels: &Map, quality: f32) -> Map {
-        let analysis = &self.codec.analysis;
-        let band = self.codec.decoder.model.synthesis.band_rows(
-            pixels.w / crate::architecture::LATENT_STRIDE,
-            self.codec.decoder.band_bytes,
-        );
-        analysis
-            .analysis
-            .forward_bands(pixels, &analysis.latent_gain(quality), band)
-    }
-
-    fn h_a_symbols(&self, latent: &Map, quality: f32) -> (Vec<i32>, [usize; 3]) {
-        let analysis = &self.codec.analysis;
-        let z = analysis
-            .hyper
-            .forward(latent, &analysis.hyper_gain(quality));
-        let symbols = self
-            .codec
-            .decoder
-            .coder
-            .z_symbols(&z.to_planar(), z.h * z.w);
-        (symbols, [z.c, z.h, z.w])
-    }
-
     /// The analysis transform `g_a` (with the latent's gain): returns the latent's size.
     pub fn g_a(&self, p: &Prepared) -> usize {
-        self.g_a_map(&p.pixels, p.quality).data.len()
+        self.codec.host_latent(&p.pixels, p.quality).data.len()
     }
 
     /// The hyper-analysis `h_a` and the rounding of z: returns the count of z's symbols.
     pub fn h_a(&self, p: &Prepared) -> usize {
-        self.h_a_symbols(&p.latent, p.quality).0.len()
+        self.codec.host_hyper_symbols(&p.latent, p.quality).0.len()
     }
 
     /// The hyper-synthesis `h_s` and the choice of every y element's table, as both

@@ -217,12 +217,6 @@ impl Codec {
         };
         header.validate(&LIMITS)?;
         let decoder = &self.decoder;
-        let band = |pw: usize| {
-            decoder
-                .model
-                .synthesis
-                .band_rows(pw / crate::architecture::LATENT_STRIDE, decoder.band_bytes)
-        };
         // The plain encode runs its transforms on the host kernels; refinement (which needs
         // gradients) and a GPU run them in burn.
         let host = self.host_analysis && !refinement.is_active();
@@ -231,14 +225,8 @@ impl Codec {
             return Err(Error::NeedsBurn);
         }
         let (y, [m, yh, yw], z_symbols, z_shape, side) = if host {
-            let host = &self.analysis;
-            let x = to_padded_map(image);
-            let y = host
-                .analysis
-                .forward_bands(&x, &host.latent_gain(quality), band(x.w));
-            let z = host.hyper.forward(&y, &host.hyper_gain(quality));
-            let z_shape = [z.c, z.h, z.w];
-            let z_symbols = decoder.coder.z_symbols(&z.to_planar(), z.h * z.w);
+            let y = self.host_latent(&to_padded_map(image), quality);
+            let (z_symbols, z_shape) = self.host_hyper_symbols(&y, quality);
             let side = decoder
                 .coder
                 .side_information(&decoder.model, &z_symbols, z_shape, quality);
@@ -256,7 +244,7 @@ impl Codec {
                 let y = if refinement.is_active() {
                     network.analyse(x, &gains)
                 } else {
-                    network.analyse_bands(x, &gains, band(pw))
+                    network.analyse_bands(x, &gains, self.band_rows(pw))
                 };
                 let z = network.hyper_analyse(y.clone(), &gains);
                 let [_, n, zh, zw] = z.dims();
@@ -284,17 +272,9 @@ impl Codec {
             unreachable!("refused above")
         };
         let z_stream = decoder.coder.encode_z(&z_symbols, z_shape)?;
-        let latent = decoder.coder.code_latent(
-            &decoder.model,
-            side,
-            [m, yh, yw],
-            |positions, means, _| {
-                Ok(positions
-                    .iter()
-                    .map(|&p| (y[p] - means[p]).round() as i32)
-                    .collect())
-            },
-        )?;
+        let latent = decoder
+            .coder
+            .quantise_latent(&decoder.model, side, [m, yh, yw], &y)?;
         let y_stream =
             crate::entropy::encode(&latent.symbols, &latent.indexes, &decoder.coder.y_tables)?;
         let container = Container {
@@ -314,6 +294,40 @@ impl Codec {
             }],
         };
         Ok(container.to_bytes()?)
+    }
+}
+
+impl Codec {
+    /// Latent rows per band of an image padded to `pw` pixels wide: the decoder's bands.
+    fn band_rows(&self, pw: usize) -> usize {
+        let decoder = &self.decoder;
+        decoder
+            .model
+            .synthesis
+            .band_rows(pw / crate::architecture::LATENT_STRIDE, decoder.band_bytes)
+    }
+
+    /// `g_a` on the host kernels, in bands: the latent of padded pixels `x`, times its gain.
+    pub(crate) fn host_latent(
+        &self,
+        x: &crate::portable::Map,
+        quality: f32,
+    ) -> crate::portable::Map {
+        let host = &self.analysis;
+        host.analysis
+            .forward_bands(x, &host.latent_gain(quality), self.band_rows(x.w))
+    }
+
+    /// `h_a` on the host kernels, then z's symbols and shape `[n, h, w]`.
+    pub(crate) fn host_hyper_symbols(
+        &self,
+        y: &crate::portable::Map,
+        quality: f32,
+    ) -> (Vec<i32>, [usize; 3]) {
+        let host = &self.analysis;
+        let z = host.hyper.forward(y, &host.hyper_gain(quality));
+        let symbols = self.decoder.coder.z_symbols(&z.to_planar(), z.h * z.w);
+        (symbols, [z.c, z.h, z.w])
     }
 }
 

@@ -216,17 +216,24 @@ pub(crate) enum Isa {
 impl Isa {
     /// The widest unit of this machine.
     pub fn detect() -> Self {
+        *Self::available().last().expect("the plain unit")
+    }
+
+    /// Every unit this machine can run, narrowest first.
+    fn available() -> Vec<Self> {
+        #[allow(unused_mut)]
+        let mut units = vec![Self::Plain];
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") && has!("fma") {
-                return Self::Avx512;
-            }
             if has!("avx2") && has!("fma") {
-                return Self::Avx2;
+                units.push(Self::Avx2);
+            }
+            if has!("avx512f") && has!("fma") {
+                units.push(Self::Avx512);
             }
         }
-        Self::Plain
+        units
     }
 
     /// How this unit's kernels cover `cout` output channels: blocks of a few register widths
@@ -665,21 +672,15 @@ fn runs(
 /// pixels) into `row` (channels-last). `x` holds each row channel by channel: the vector lanes run over
 /// consecutive output pixels of one phase, which read consecutive inputs.
 fn small_row_kernel<A: Arith>(layer: &Layer, x: &Padded, oy: usize, row: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX-512F and FMA.
-            return unsafe { small_row_avx512::<A>(layer, x, oy, row) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA.
-            return unsafe { small_row_avx2::<A>(layer, x, oy, row) };
-        }
+    match layer.packed.isa {
+        // SAFETY: `Packed` is built for a unit only where the machine has it.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { small_row_avx512::<A>(layer, x, oy, row) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { small_row_avx2::<A>(layer, x, oy, row) },
+        Isa::Plain => small_row_body::<A>(layer, x, oy, row),
     }
-    small_row_body::<A>(layer, x, oy, row)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -757,18 +758,7 @@ mod tests {
 
     fn every_kernel_gives_the_same_bits<A: Arith>() {
         let device = Device::flex();
-        #[allow(unused_mut)]
-        let mut units = vec![Isa::Plain];
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx2") && has!("fma") {
-                units.push(Isa::Avx2);
-            }
-            if has!("avx512f") && has!("fma") {
-                units.push(Isa::Avx512);
-            }
-        }
+        let units = Isa::available();
         // Channel counts that take every block width of every unit, and a remainder.
         let deconvs = [
             (16, 32, 5, 7),
