@@ -29,6 +29,38 @@ pub struct NetworkConfig {
     /// first too. Absent from the metadata of models without.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub context: bool,
+    /// What the hyperprior predicts. Absent from the metadata of mean-scale models.
+    #[serde(default, skip_serializing_if = "Hyperprior::is_mean_scale")]
+    pub hyperprior: Hyperprior,
+}
+
+/// The hyperprior's layout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hyperprior {
+    /// Means and scales of y (CompressAI's `mbt2018-mean`, Minnen et al. 2018): leaky ReLUs,
+    /// `h_s` widening to 3M/2 channels and ending in 2M outputs. ansel's own models.
+    #[default]
+    MeanScale,
+    /// Scales of y only, its means zero (CompressAI's `bmshj2018-hyperprior`, Ballé et al.
+    /// 2018): `h_a` reads |y|, ReLUs throughout, `h_s` keeps N channels and ends in M
+    /// scales after a ReLU.
+    ScaleOnly,
+}
+
+impl Hyperprior {
+    /// Whether this is the mean-scale layout.
+    pub fn is_mean_scale(&self) -> bool {
+        *self == Self::MeanScale
+    }
+
+    /// Architecture id of a package (and its streams) with this hyperprior and gain units.
+    pub const fn arch_id(self) -> u16 {
+        match self {
+            Self::MeanScale => 1,
+            Self::ScaleOnly => 2,
+        }
+    }
 }
 
 impl NetworkConfig {
@@ -39,6 +71,21 @@ impl NetworkConfig {
             m,
             transform_n: None,
             context: false,
+            hyperprior: Hyperprior::MeanScale,
+        }
+    }
+
+    /// This shape with the hyperprior `hyperprior`.
+    pub const fn with_hyperprior(self, hyperprior: Hyperprior) -> Self {
+        Self { hyperprior, ..self }
+    }
+
+    /// Channels of the hyper-synthesis' hidden layers and of its output: `M`, `3M/2`, `2M`
+    /// (scales and means) for the mean-scale hyperprior, `N`, `N`, `M` for the scale-only one.
+    pub const fn hyper_synthesis_channels(&self) -> [usize; 3] {
+        match self.hyperprior {
+            Hyperprior::MeanScale => [self.m, self.m * 3 / 2, self.m * 2],
+            Hyperprior::ScaleOnly => [self.n, self.n, self.m],
         }
     }
 
@@ -82,6 +129,9 @@ impl std::fmt::Display for NetworkConfig {
         }
         if self.context {
             write!(f, " checkerboard")?;
+        }
+        if self.hyperprior == Hyperprior::ScaleOnly {
+            write!(f, " scale-only")?;
         }
         Ok(())
     }

@@ -6,13 +6,16 @@
 //! import reads the checkpoint's tensors (burn's PyTorch reader: no Python, no pickle code
 //! here), renames them onto ansel's network, gives it gains of one (the checkpoint was
 //! trained for one rate, so every quality codes at that rate), and exports it like a trained
-//! network: the z tables from its density, the y tables from ansel's scale ladder. Streams of
+//! network: the z tables from its density, the y tables from ansel's scale ladder (or
+//! CompressAI's scale table, [`ScaleTable`]). Streams of
 //! an imported package decode to the same pixels on every machine, as any package's do.
 //!
+//! The scale hyperprior (`bmshj2018-hyperprior`, Ballé et al. 2018) differs only in its
+//! hyper-networks (ReLUs, |y| into `h_a`, scales only): ansel runs it as
+//! [`Hyperprior::ScaleOnly`], its means zero, under architecture id 2.
+//!
 //! The package stores the convolutions in f16, as every ansel package does (the network ansel
-//! runs is the f16-rounded one). The scale-only hyperprior (`bmshj2018-hyperprior`) is
-//! recognised but not imported yet: its hyper-networks (ReLUs, |y| into `h_a`, scales only)
-//! are not among ansel's layers.
+//! runs is the f16-rounded one).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -21,11 +24,14 @@ use burn::prelude::*;
 use burn::store::pytorch_reader::PytorchReader;
 use burn::store::{ModuleSnapshot, PytorchStore};
 
+use crate::entropy::{
+    compressai_scale_table, gaussian_tables, gaussian_tables_at_keys, scale_ladder,
+};
 use crate::model::Network;
-use crate::package::export::{export, Provenance};
+use crate::package::export::{export_with, Provenance};
 use crate::package::{Package, PackageError};
 use crate::quality::RUNGS;
-use crate::NetworkConfig;
+use crate::{Hyperprior, NetworkConfig};
 
 /// A CompressAI architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +48,16 @@ impl Architecture {
         match self {
             Self::Bmshj2018Hyperprior => "bmshj2018-hyperprior",
             Self::Mbt2018Mean => "mbt2018-mean",
+        }
+    }
+}
+
+impl Architecture {
+    /// The hyperprior layout ansel runs it with.
+    pub fn hyperprior(self) -> Hyperprior {
+        match self {
+            Self::Bmshj2018Hyperprior => Hyperprior::ScaleOnly,
+            Self::Mbt2018Mean => Hyperprior::MeanScale,
         }
     }
 }
@@ -89,14 +105,6 @@ pub enum ImportError {
         expected: Architecture,
         /// What the tensors' names and shapes say it is.
         found: String,
-    },
-    /// An architecture ansel cannot run yet.
-    #[error("{path}: {arch} checkpoints cannot be imported yet (only mbt2018-mean)")]
-    Unsupported {
-        /// The file.
-        path: PathBuf,
-        /// Its architecture.
-        arch: Architecture,
     },
     /// Tensors missing, left over or of the wrong shape.
     #[error(
@@ -176,11 +184,49 @@ fn derived(name: &str) -> bool {
         .contains(&name)
 }
 
-/// Imports one CompressAI checkpoint of `arch` as a package whose every quality codes at the
-/// checkpoint's rate; `lambda` is the λ it was trained with (CompressAI's zoo: 0.0018,
-/// 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800 for qualities 1–8), recorded as
-/// the package's ladder (what `--refine` weighs distortion with).
-pub fn compressai(path: &Path, arch: Architecture, lambda: f64) -> Result<Package, ImportError> {
+/// The scales of y's tables in an imported package.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ScaleTable {
+    /// ansel's ladder: 128 scales, each table built for the middle of its interval (see
+    /// [`crate::entropy::gaussian_tables`]). Codes smaller.
+    #[default]
+    Ansel,
+    /// CompressAI's: 64 scales, σ rounded up to the next (what CompressAI's own coder does).
+    CompressAi,
+}
+
+/// How to import a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Options {
+    /// Its architecture.
+    pub arch: Architecture,
+    /// The λ it was trained with (CompressAI's zoo: 0.0018, 0.0035, 0.0067, 0.0130, 0.0250,
+    /// 0.0483, 0.0932, 0.1800 for qualities 1–8), recorded as the package's ladder (what
+    /// `--refine` weighs distortion with).
+    pub lambda: f64,
+    /// The scales of y's tables.
+    pub scales: ScaleTable,
+}
+
+impl Options {
+    /// A checkpoint of `arch` trained with `lambda`, coded with ansel's scale ladder.
+    pub fn new(arch: Architecture, lambda: f64) -> Self {
+        Self {
+            arch,
+            lambda,
+            scales: ScaleTable::default(),
+        }
+    }
+}
+
+/// Imports one CompressAI checkpoint as a package whose every quality codes at the
+/// checkpoint's rate.
+pub fn compressai(path: &Path, options: &Options) -> Result<Package, ImportError> {
+    let Options {
+        arch,
+        lambda,
+        scales,
+    } = *options;
     if !(lambda.is_finite() && lambda > 0.0) {
         return Err(ImportError::Lambda(lambda));
     }
@@ -197,12 +243,6 @@ pub fn compressai(path: &Path, arch: Architecture, lambda: f64) -> Result<Packag
             found: found.map_or_else(|| "unrecognised".into(), |a| a.name().into()),
         });
     }
-    if arch != Architecture::Mbt2018Mean {
-        return Err(ImportError::Unsupported {
-            path: path.into(),
-            arch,
-        });
-    }
     let tensors = |detail: String| ImportError::Tensors {
         path: path.into(),
         arch,
@@ -210,9 +250,13 @@ pub fn compressai(path: &Path, arch: Architecture, lambda: f64) -> Result<Packag
         m,
         detail,
     };
-    let config = NetworkConfig::new(n, m);
+    let config = NetworkConfig::new(n, m).with_hyperprior(arch.hyperprior());
     let device = Device::flex();
-    let mut store = PytorchStore::from_file(path).allow_partial(true);
+    // Names are mapped one by one (RENAMES); renumbering indices would rename a left-over
+    // tensor in the error that reports it.
+    let mut store = PytorchStore::from_file(path)
+        .allow_partial(true)
+        .map_indices_contiguous(false);
     if let Some(key) = key {
         store = store.with_top_level_key(key);
     }
@@ -249,10 +293,26 @@ pub fn compressai(path: &Path, arch: Architecture, lambda: f64) -> Result<Packag
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
     let provenance = Provenance {
-        note: format!("CompressAI {arch} (N = {n}, M = {m}, λ = {lambda}) imported from {file}"),
+        note: format!(
+            "CompressAI {arch} (N = {n}, M = {m}, λ = {lambda}) imported from {file}{}",
+            match scales {
+                ScaleTable::Ansel => "",
+                ScaleTable::CompressAi => ", CompressAI's scale table",
+            }
+        ),
         ..Provenance::default()
     };
-    Ok(export(&network, config, &[lambda; RUNGS], &provenance)?)
+    let y = match scales {
+        ScaleTable::Ansel => gaussian_tables(&scale_ladder()),
+        ScaleTable::CompressAi => gaussian_tables_at_keys(&compressai_scale_table()),
+    };
+    Ok(export_with(
+        &network,
+        config,
+        &[lambda; RUNGS],
+        &provenance,
+        y,
+    )?)
 }
 
 /// The checkpoint's reader and the key its model sits under: none for a bare state dict,

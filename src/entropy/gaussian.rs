@@ -49,19 +49,40 @@ pub fn gaussian_tables(scales: &[f64]) -> TableSet {
             } else {
                 (scales[i - 1] * key).sqrt()
             };
-            let c = (s * TAIL_SIGMAS).ceil() as i32;
-            let pmf: Vec<f64> = (-c..=c)
-                .map(|k| {
-                    // Evaluate on the left side, where Φ has full relative precision.
-                    let a = -(k.abs() as f64);
-                    phi((a + 0.5) / s) - phi((a - 0.5) / s)
-                })
-                .collect();
-            let tail = 2.0 * phi(-(c as f64 + 0.5) / s);
-            Table::from_pmf(key as f32, -c, &pmf, tail)
+            gaussian_table(key, s)
         })
         .collect();
     TableSet { tables }
+}
+
+/// CompressAI's scale table (`get_scale_table`): 64 log-spaced scales from 0.11 to 256.
+pub fn compressai_scale_table() -> Vec<f64> {
+    let (lo, hi, levels) = (SCALE_MIN.ln(), SCALE_MAX.ln(), 64);
+    (0..levels)
+        .map(|i| (lo + (hi - lo) * i as f64 / (levels - 1) as f64).exp())
+        .collect()
+}
+
+/// One table per scale, built for the scale itself, so that a predicted σ is rounded up to
+/// the next scale: how CompressAI's Gaussian conditional builds its tables.
+pub fn gaussian_tables_at_keys(scales: &[f64]) -> TableSet {
+    TableSet {
+        tables: scales.iter().map(|&s| gaussian_table(s, s)).collect(),
+    }
+}
+
+/// The table keyed `key` of a zero-mean Gaussian of scale `s`.
+fn gaussian_table(key: f64, s: f64) -> Table {
+    let c = (s * TAIL_SIGMAS).ceil() as i32;
+    let pmf: Vec<f64> = (-c..=c)
+        .map(|k| {
+            // Evaluate on the left side, where Φ has full relative precision.
+            let a = -(k.abs() as f64);
+            phi((a + 0.5) / s) - phi((a - 0.5) / s)
+        })
+        .collect();
+    let tail = 2.0 * phi(-(c as f64 + 0.5) / s);
+    Table::from_pmf(key as f32, -c, &pmf, tail)
 }
 
 /// Picks the table of each latent element from its predicted scale.

@@ -16,7 +16,10 @@ pub mod tables;
 
 pub use coder::{decode, encode, ideal_bits, CodingTables, Decoder};
 pub use factorized::{channel_indexes, factorized_tables};
-pub use gaussian::{gaussian_tables, index_checksum, scale_ladder, ScaleQuantizer};
+pub use gaussian::{
+    compressai_scale_table, gaussian_tables, gaussian_tables_at_keys, index_checksum, scale_ladder,
+    ScaleQuantizer,
+};
 pub use tables::{Table, TableSet, PRECISION};
 
 use thiserror::Error;

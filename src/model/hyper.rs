@@ -1,9 +1,12 @@
 //! The hyper-analysis `h_a` (y → z) and hyper-synthesis `h_s` (ẑ → means and scales of y),
-//! in CompressAI's mean-scale (`mbt2018-mean`) layout with leaky ReLUs.
+//! in CompressAI's mean-scale (`mbt2018-mean`) layout with leaky ReLUs, or its scale-only
+//! (`bmshj2018-hyperprior`) layout with ReLUs, for imported models (see [`Hyperprior`]).
 
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
-use burn::tensor::activation::leaky_relu;
+use burn::tensor::activation::{leaky_relu, relu};
+
+use crate::architecture::{Hyperprior, NetworkConfig};
 
 use super::ops::{conv2d, conv_transpose2d};
 use super::transforms::{conv, deconv};
@@ -15,25 +18,41 @@ pub(super) const SLOPE: f64 = 0.01;
 /// Hyper-analysis: `[B, M, h, w]` → `[B, N, h/4, w/4]`.
 #[derive(Module, Debug)]
 pub struct HyperAnalysis {
-    conv0: Conv2d,
-    conv1: Conv2d,
-    conv2: Conv2d,
+    pub(super) conv0: Conv2d,
+    pub(super) conv1: Conv2d,
+    pub(super) conv2: Conv2d,
+    #[module(skip)]
+    pub(super) hyperprior: Hyperprior,
+}
+
+/// The hyper-networks' activation.
+fn activate(x: Tensor<4>, hyperprior: Hyperprior) -> Tensor<4> {
+    match hyperprior {
+        Hyperprior::MeanScale => leaky_relu(x, SLOPE),
+        Hyperprior::ScaleOnly => relu(x),
+    }
 }
 
 impl HyperAnalysis {
-    /// `n` hyper-latent channels, `m` latent channels.
-    pub fn new(n: usize, m: usize, device: &Device) -> Self {
+    /// The hyper-analysis of a network of shape `config`.
+    pub fn new(config: NetworkConfig, device: &Device) -> Self {
+        let NetworkConfig { n, m, .. } = config;
         Self {
             conv0: conv(m, n, 3, 1, device),
             conv1: conv(n, n, 5, 2, device),
             conv2: conv(n, n, 5, 2, device),
+            hyperprior: config.hyperprior,
         }
     }
 
-    /// Runs the transform.
+    /// Runs the transform (on `|y|` in the scale-only layout).
     pub fn forward(&self, y: Tensor<4>) -> Tensor<4> {
-        let x = leaky_relu(conv2d(&self.conv0, y), SLOPE);
-        let x = leaky_relu(conv2d(&self.conv1, x), SLOPE);
+        let y = match self.hyperprior {
+            Hyperprior::MeanScale => y,
+            Hyperprior::ScaleOnly => y.abs(),
+        };
+        let x = activate(conv2d(&self.conv0, y), self.hyperprior);
+        let x = activate(conv2d(&self.conv1, x), self.hyperprior);
         conv2d(&self.conv2, x)
     }
 
@@ -56,6 +75,8 @@ pub struct HyperSynthesis {
     pub(super) deconv0: ConvTranspose2d,
     pub(super) deconv1: ConvTranspose2d,
     pub(super) conv2: Conv2d,
+    #[module(skip)]
+    pub(super) hyperprior: Hyperprior,
 }
 
 /// Splits a raw output `[scales | means]` of the hyper-synthesis (or of the context model that
@@ -69,20 +90,36 @@ pub fn split_params(raw: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
 }
 
 impl HyperSynthesis {
-    /// `n` hyper-latent channels, `m` latent channels.
-    pub fn new(n: usize, m: usize, device: &Device) -> Self {
+    /// The hyper-synthesis of a network of shape `config`.
+    pub fn new(config: NetworkConfig, device: &Device) -> Self {
+        let [h0, h1, h2] = config.hyper_synthesis_channels();
         Self {
-            deconv0: deconv(n, m, 5, 2, device),
-            deconv1: deconv(m, m * 3 / 2, 5, 2, device),
-            conv2: conv(m * 3 / 2, m * 2, 3, 1, device),
+            deconv0: deconv(config.n, h0, 5, 2, device),
+            deconv1: deconv(h0, h1, 5, 2, device),
+            conv2: conv(h1, h2, 3, 1, device),
+            hyperprior: config.hyperprior,
         }
     }
 
-    /// Runs the transform: its raw output `[scales | means]` (see [`split_params`]).
+    /// Runs the transform: its raw output `[scales | means]` (see [`split_params`]), the
+    /// means zero in the scale-only layout.
     pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
-        let x = leaky_relu(conv_transpose2d(&self.deconv0, z), SLOPE);
-        let x = leaky_relu(conv_transpose2d(&self.deconv1, x), SLOPE);
-        conv2d(&self.conv2, x)
+        let x = activate(conv_transpose2d(&self.deconv0, z), self.hyperprior);
+        let x = activate(conv_transpose2d(&self.deconv1, x), self.hyperprior);
+        let raw = conv2d(&self.conv2, x);
+        match self.hyperprior {
+            Hyperprior::MeanScale => raw,
+            Hyperprior::ScaleOnly => {
+                let scales = relu(raw);
+                let means = scales.zeros_like();
+                Tensor::cat(vec![scales, means], 1)
+            }
+        }
+    }
+
+    /// What the hyperprior predicts.
+    pub fn hyperprior(&self) -> Hyperprior {
+        self.hyperprior
     }
 
     /// This transform with the width of `fresh` (a new one for more latent channels). Its
@@ -113,6 +150,7 @@ impl HyperSynthesis {
             deconv0: grow_deconv(self.deconv0, fresh.deconv0, NewWeights::Fresh),
             deconv1: grow_deconv(self.deconv1, fresh.deconv1, NewWeights::ZeroFromNewInputs),
             conv2: fresh.conv2,
+            hyperprior: self.hyperprior,
         }
     }
 }

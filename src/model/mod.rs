@@ -17,7 +17,7 @@ mod context;
 mod density;
 mod gain;
 mod gdn;
-mod hyper;
+pub(crate) mod hyper;
 mod likelihood;
 pub mod ops;
 #[cfg(test)]
@@ -101,8 +101,8 @@ impl Network {
         Self {
             g_a: Analysis::new(t, m, device),
             g_s: Synthesis::new(t, m, device),
-            h_a: HyperAnalysis::new(n, m, device),
-            h_s: HyperSynthesis::new(n, m, device),
+            h_a: HyperAnalysis::new(config, device),
+            h_s: HyperSynthesis::new(config, device),
             gains: Gains::new(n, m, device),
             density: FactorizedDensity::new(n, device),
             context: config.context.then(|| Context::new(m, device)),
@@ -137,6 +137,7 @@ impl Network {
         NetworkConfig::new(self.density.channels(), self.g_s_channels())
             .with_transform_n(self.g_a.channels())
             .with_context(self.has_context())
+            .with_hyperprior(self.h_s.hyperprior())
     }
 
     /// Whether the latent is coded in two checkerboard passes (see `src/model/context.rs`).
@@ -170,14 +171,16 @@ impl Network {
     pub fn widened(self, to: NetworkConfig, device: &Device) -> Result<Self, String> {
         let from = self.config();
         if to.n != from.n
+            || to.hyperprior != from.hyperprior
+            || (to.m > from.m && !from.hyperprior.is_mean_scale())
             || to.m < from.m
             || to.transform_channels() < from.transform_channels()
             || (from.context && (!to.context || to.m > from.m))
         {
             return Err(format!(
                 "cannot turn a network of shape {from} into {to}: only M and the transforms' \
-                 width may grow (M only before a context model is added), and a context model \
-                 may be added but not removed"
+                 width may grow (M only before a context model is added, and only with the \
+                 mean-scale hyperprior), and a context model may be added but not removed"
             ));
         }
         let mut network = self;
@@ -202,6 +205,11 @@ impl Network {
             };
         }
         if to.context && !from.context {
+            if !from.hyperprior.is_mean_scale() {
+                return Err(format!(
+                    "a context model needs the mean-scale hyperprior, not {from}"
+                ));
+            }
             network.context = Some(Context::preserving(to.m, device));
         }
         Ok(network)

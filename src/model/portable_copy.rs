@@ -85,6 +85,22 @@ impl super::hyper::HyperSynthesis {
                 deconv_layer(&self.deconv1),
                 conv_layer(&self.conv2),
             ],
+            hyperprior: self.hyperprior,
+        }
+    }
+}
+
+#[cfg(test)]
+impl super::hyper::HyperAnalysis {
+    /// Its portable copy.
+    pub(crate) fn portable(&self) -> crate::portable::HyperAnalysis {
+        crate::portable::HyperAnalysis {
+            layers: [
+                conv_layer(&self.conv0),
+                conv_layer(&self.conv1),
+                conv_layer(&self.conv2),
+            ],
+            hyperprior: self.hyperprior,
         }
     }
 }

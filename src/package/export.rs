@@ -4,8 +4,8 @@
 use burn::module::Module;
 use burn::prelude::Device;
 
-use super::{ModelMetadata, Package, PackageError, PackageV1, ARCH_MEAN_SCALE_GAIN};
-use crate::entropy::{factorized_tables, gaussian_tables, scale_ladder};
+use super::{ModelMetadata, Package, PackageError, PackageV1};
+use crate::entropy::{factorized_tables, gaussian_tables, scale_ladder, TableSet};
 use crate::model::{
     load_burnpack_weights, package_weights_to_bytes, Ladder, Network, NetworkConfig,
 };
@@ -33,14 +33,30 @@ pub fn export(
     lambdas: &Ladder,
     provenance: &Provenance,
 ) -> Result<Package, PackageError> {
+    export_with(
+        network,
+        config,
+        lambdas,
+        provenance,
+        gaussian_tables(&scale_ladder()),
+    )
+}
+
+/// [`export`] with the tables of y given (an imported model may keep its own scale table).
+pub fn export_with(
+    network: &Network,
+    config: NetworkConfig,
+    lambdas: &Ladder,
+    provenance: &Provenance,
+    y: TableSet,
+) -> Result<Package, PackageError> {
     let network = network.valid();
     let pmfs = network.density().export_pmfs();
     let z = factorized_tables(pmfs.iter().map(|p| (p.median, p.lo, p.pmf.as_slice())));
-    let y = gaussian_tables(&scale_ladder());
     let weights = package_weights_to_bytes(&network)?;
     Ok(Package::new(
         ModelMetadata {
-            arch: ARCH_MEAN_SCALE_GAIN,
+            arch: config.hyperprior.arch_id(),
             network: config,
             lambdas: lambdas.to_vec(),
             steps: provenance.steps,

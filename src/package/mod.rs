@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-pub use crate::architecture::NetworkConfig;
+pub use crate::architecture::{Hyperprior, NetworkConfig};
 
 // Export is for training; an encoder built without it only loads packages.
 #[cfg(feature = "burn")]
@@ -36,11 +36,6 @@ pub(crate) mod weights;
 pub const MAGIC: &[u8; 8] = b"ANSELPKG";
 /// The package version this build writes and reads.
 pub const VERSION: u32 = 2;
-
-/// Architecture id of the mean-scale hyperprior with gain units, as written in streams.
-#[cfg(feature = "burn")]
-#[cfg_attr(not(feature = "train"), allow(dead_code))]
-pub(crate) const ARCH_MEAN_SCALE_GAIN: u16 = 1;
 
 /// Errors reading a model package.
 #[derive(Debug, Error)]
@@ -104,6 +99,14 @@ pub enum PackageError {
         config: NetworkConfig,
         /// What does not fit.
         detail: String,
+    },
+    /// An architecture id this build does not run, or one that does not match the network.
+    #[error("model architecture {arch} with a network of shape {network} is not one this build runs (1: mean-scale hyperprior, 2: scale-only)")]
+    Architecture {
+        /// The id in the metadata.
+        arch: u16,
+        /// The network's shape, from the metadata.
+        network: NetworkConfig,
     },
     /// The entropy-coding tables are malformed.
     #[error("model package tables are malformed: {0}")]
@@ -312,8 +315,22 @@ impl<'a> Parts<'a> {
             .ok_or(PackageError::MissingPart(name))
     }
 
+    /// The metadata, checked for an architecture this build runs: the id streams carry must
+    /// be the one of the network's hyperprior, and only the mean-scale hyperprior takes a
+    /// context model.
     fn metadata(&self) -> Result<ModelMetadata, PackageError> {
-        serde_json::from_slice(self.get(b"META", "META")?).map_err(PackageError::Metadata)
+        let metadata: ModelMetadata =
+            serde_json::from_slice(self.get(b"META", "META")?).map_err(PackageError::Metadata)?;
+        let network = metadata.network;
+        if metadata.arch != network.hyperprior.arch_id()
+            || (network.context && !network.hyperprior.is_mean_scale())
+        {
+            return Err(PackageError::Architecture {
+                arch: metadata.arch,
+                network,
+            });
+        }
+        Ok(metadata)
     }
 }
 
@@ -383,6 +400,32 @@ mod tests {
             Package::from_bytes(&bad),
             Err(PackageError::DigestMismatch)
         ));
+    }
+
+    #[test]
+    fn the_architecture_id_must_match_the_hyperprior() {
+        let with = |arch, network| {
+            let mut p = sample();
+            p.metadata.arch = arch;
+            p.metadata.network = network;
+            Package::from_bytes(&p.to_bytes())
+        };
+        let scale_only = NetworkConfig::new(8, 8).with_hyperprior(Hyperprior::ScaleOnly);
+        assert!(with(2, scale_only).is_ok());
+        // A mean-scale package's metadata does not mention its hyperprior.
+        let meta = serde_json::to_string(&sample().metadata).unwrap();
+        assert!(!meta.contains("hyperprior"), "{meta}");
+        for (arch, network) in [
+            (2, NetworkConfig::new(8, 8)),
+            (1, scale_only),
+            (3, NetworkConfig::new(8, 8)),
+            (2, scale_only.with_context(true)),
+        ] {
+            assert!(
+                matches!(with(arch, network), Err(PackageError::Architecture { .. })),
+                "arch {arch}, {network}"
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::kernel::{self, Fused};
 use super::synthesis::GdnNorm;
 use super::{Layer, Map};
-use crate::architecture::LATENT_STRIDE;
+use crate::architecture::{Hyperprior, LATENT_STRIDE};
 
 /// Latent rows around a band whose pixels its outputs read: four 5×5 stride-2 convolutions
 /// reach 30 pixel rows out, under two latent rows.
@@ -24,6 +24,7 @@ pub(crate) struct Analysis {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HyperAnalysis {
     pub layers: [Layer; 3],
+    pub hyperprior: Hyperprior,
 }
 
 impl Analysis {
@@ -87,11 +88,16 @@ impl Analysis {
 }
 
 impl HyperAnalysis {
-    /// `h_a(y) · gain` for the gained latent `y` (channels-last).
+    /// `h_a(y) · gain` for the gained latent `y` (channels-last); the scale-only hyperprior
+    /// reads `|y|`.
     pub fn forward(&self, y: &Map, gain: &[f32]) -> Map {
         let [l0, l1, l2] = &self.layers;
-        let x = kernel::run::<Fused>(l0, y).leaky_relu();
-        let x = kernel::run::<Fused>(l1, &x).leaky_relu();
+        let x = match self.hyperprior {
+            Hyperprior::MeanScale => kernel::run::<Fused>(l0, y),
+            Hyperprior::ScaleOnly => kernel::run::<Fused>(l0, &y.abs()),
+        };
+        let x = x.activate(self.hyperprior);
+        let x = kernel::run::<Fused>(l1, &x).activate(self.hyperprior);
         let mut z = kernel::run::<Fused>(l2, &x);
         for pixel in z.data.chunks_exact_mut(z.c) {
             for (v, g) in pixel.iter_mut().zip(gain) {

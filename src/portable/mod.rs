@@ -22,7 +22,7 @@
 
 use rayon::prelude::*;
 
-use crate::architecture::{is_anchor, LEAKY_SLOPE as SLOPE};
+use crate::architecture::{is_anchor, Hyperprior, LEAKY_SLOPE as SLOPE};
 use kernel::Separate;
 
 #[cfg(feature = "encode")]
@@ -30,6 +30,8 @@ mod analysis;
 mod kernel;
 mod model;
 mod synthesis;
+#[cfg(all(test, feature = "burn"))]
+pub(crate) use analysis::HyperAnalysis;
 #[cfg(all(test, feature = "burn"))]
 pub(crate) use model::gdn_norm;
 #[cfg(feature = "encode")]
@@ -86,6 +88,49 @@ impl Map {
             }
         }
         self
+    }
+
+    /// `|x|`, elementwise.
+    #[cfg(feature = "encode")]
+    fn abs(&self) -> Self {
+        Self {
+            data: self.data.iter().map(|v| v.abs()).collect(),
+            ..*self
+        }
+    }
+
+    fn relu(mut self) -> Self {
+        for v in &mut self.data {
+            if *v < 0.0 {
+                *v = 0.0;
+            }
+        }
+        self
+    }
+
+    /// The hyper-networks' activation: leaky ReLU in the mean-scale hyperprior, ReLU in the
+    /// scale-only one.
+    fn activate(self, hyperprior: Hyperprior) -> Self {
+        match hyperprior {
+            Hyperprior::MeanScale => self.leaky_relu(),
+            Hyperprior::ScaleOnly => self.relu(),
+        }
+    }
+
+    /// Scales `self` followed by as many zero means: the `[scales | means]` layout of the
+    /// mean-scale hyperprior.
+    fn with_zero_means(self) -> Self {
+        let c = self.c;
+        let mut data = Vec::with_capacity(self.data.len() * 2);
+        for pixel in self.data.chunks_exact(c) {
+            data.extend_from_slice(pixel);
+            data.extend(std::iter::repeat_n(0.0, c));
+        }
+        Self {
+            c: 2 * c,
+            data,
+            ..self
+        }
     }
 }
 
@@ -202,16 +247,22 @@ fn taps_last([k, cin, cout]: [usize; 3], at: impl Fn(usize, usize, usize) -> f32
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HyperSynthesis {
     pub layers: [Layer; 3],
+    pub hyperprior: Hyperprior,
 }
 
 impl HyperSynthesis {
-    /// `h_s(ẑ · gain)` for `z_hat` channels-first `[n][h][w]`.
+    /// `h_s(ẑ · gain)` for `z_hat` channels-first `[n][h][w]`, as `[scales | means]` (the
+    /// scale-only hyperprior's means are zero).
     pub fn forward(&self, z_hat: &[f32], shape: [usize; 3], gain: &[f32]) -> Map {
         let x = Map::from_planar_gained(z_hat, shape, gain);
         let [l0, l1, l2] = &self.layers;
-        let x = l0.forward(&x).leaky_relu();
-        let x = l1.forward(&x).leaky_relu();
-        l2.forward(&x)
+        let x = l0.forward(&x).activate(self.hyperprior);
+        let x = l1.forward(&x).activate(self.hyperprior);
+        let raw = l2.forward(&x);
+        match self.hyperprior {
+            Hyperprior::MeanScale => raw,
+            Hyperprior::ScaleOnly => raw.relu().with_zero_means(),
+        }
     }
 }
 
@@ -337,6 +388,7 @@ pub(crate) fn bits(values: &[f32]) -> Vec<u32> {
 #[cfg(all(test, feature = "burn"))]
 pub(crate) mod tests {
     use super::*;
+    use crate::architecture::NetworkConfig;
     use crate::model::portable_copy::{conv_layer, deconv_layer, values};
     use crate::model::transforms::{conv, deconv};
     use burn::prelude::*;
@@ -380,6 +432,35 @@ pub(crate) mod tests {
             let host = deconv_layer(&d).forward(&Map::from_planar(&values(x.clone()), [7, h, w]));
             assert_eq!((host.h, host.w), (2 * h, 2 * w));
             close(&host.to_planar(), d.forward(x));
+        }
+    }
+
+    #[test]
+    fn hyper_networks_compute_what_the_backend_computes() {
+        use crate::model::hyper;
+        let device = Device::flex();
+        for hyperprior in [Hyperprior::MeanScale, Hyperprior::ScaleOnly] {
+            let config = NetworkConfig::new(6, 8).with_hyperprior(hyperprior);
+            let (h_a, h_s) = (
+                hyper::HyperAnalysis::new(config, &device),
+                hyper::HyperSynthesis::new(config, &device),
+            );
+            let y = random([1, 8, 8, 4], &device);
+            let z = h_a
+                .portable()
+                .forward(&Map::from_planar(&values(y.clone()), [8, 8, 4]), &[1.0; 6]);
+            close(&z.to_planar(), h_a.forward(y));
+            let z_hat = random([1, 6, 2, 1], &device);
+            let raw = h_s
+                .portable()
+                .forward(&values(z_hat.clone()), [6, 2, 1], &[1.0; 6]);
+            assert_eq!(raw.c, 16, "[scales | means]");
+            close(&raw.to_planar(), h_s.forward(z_hat));
+            if hyperprior == Hyperprior::ScaleOnly {
+                let (means, scales) = split_params(&raw);
+                assert!(means.iter().all(|&m| m == 0.0));
+                assert!(scales.iter().all(|&s| s >= 0.0) && scales.iter().any(|&s| s > 0.0));
+            }
         }
     }
 

@@ -39,12 +39,14 @@ impl Model {
             ],
             igdn: [igdn("g_s.igdn0")?, igdn("g_s.igdn1")?, igdn("g_s.igdn2")?],
         };
+        let [h0, h1, h2] = config.hyper_synthesis_channels();
         let hyper = HyperSynthesis {
             layers: [
-                deconv("h_s.deconv0", [n, m, 5])?,
-                deconv("h_s.deconv1", [m, m * 3 / 2, 5])?,
-                conv("h_s.conv2", [2 * m, m * 3 / 2, 3], 1)?,
+                deconv("h_s.deconv0", [n, h0, 5])?,
+                deconv("h_s.deconv1", [h0, h1, 5])?,
+                conv("h_s.conv2", [h2, h1, 3], 1)?,
             ],
+            hyperprior: config.hyperprior,
         };
         let context = if config.context {
             Some(Context {
@@ -114,6 +116,7 @@ impl AnalysisModel {
                     conv("h_a.conv1", [n, n, 5], 2)?,
                     conv("h_a.conv2", [n, n, 5], 2)?,
                 ],
+                hyperprior: config.hyperprior,
             },
             latent: weights.tensor("gains.latent", &[RUNGS, m])?,
             hyper_gain: weights.tensor("gains.hyper", &[RUNGS, n])?,

@@ -104,8 +104,12 @@ pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     outln!("model      {} ({source})", codec.id());
+    let hyperprior = match m.network.hyperprior {
+        ansel::Hyperprior::MeanScale => "mean-scale hyperprior",
+        ansel::Hyperprior::ScaleOnly => "scale hyperprior (means zero)",
+    };
     outln!(
-        "network    mean-scale hyperprior, {}, {} parameters",
+        "network    {hyperprior}, {}, {} parameters",
         m.network,
         codec.parameter_count()
     );
