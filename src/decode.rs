@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use codec_format::{ColorLayout, Container, ModelId, SectionKind};
+use codec_format::{ColorLayout, Container, Limits, ModelId, SectionKind};
 use image::RgbImage;
 
 use crate::entropy;
@@ -39,6 +39,8 @@ pub struct Decoder {
     pub(crate) band_bytes: usize,
     id: ModelId,
     metadata: ModelMetadata,
+    /// What streams may claim: the codec's [`LIMITS`] or tighter.
+    limits: Limits,
 }
 
 impl Decoder {
@@ -60,7 +62,40 @@ impl Decoder {
                 hash: package.id(),
             },
             metadata: package.metadata.clone(),
+            limits: LIMITS,
         })
+    }
+
+    /// This decoder refusing streams beyond `limits` (image size, file size) before it
+    /// allocates anything for them: a service decoding untrusted files can bound the memory
+    /// a file may make it spend. Limits looser than the codec's own [`LIMITS`] are tightened
+    /// to them; `verify_checksum: false` skips the checksum (only for fuzzing and recovery
+    /// tools: every other check still applies).
+    ///
+    /// ```
+    /// let decoder = ansel::Decoder::embedded()?.with_limits(ansel::codec_format::Limits {
+    ///     max_pixels: 4096,
+    ///     ..ansel::LIMITS
+    /// });
+    /// # let picture = image::RgbImage::from_fn(128, 64, |x, y| image::Rgb([x as u8, y as u8, 80]));
+    /// # let stream = ansel::Codec::embedded()?.encode(&picture, 1.0)?.bytes;
+    /// assert!(decoder.decode(&stream).is_err()); // 128 × 64 pixels: more than 4096
+    /// # Ok::<(), ansel::Error>(())
+    /// ```
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = Limits {
+            max_width: limits.max_width.min(LIMITS.max_width),
+            max_height: limits.max_height.min(LIMITS.max_height),
+            max_pixels: limits.max_pixels.min(LIMITS.max_pixels),
+            max_file_bytes: limits.max_file_bytes.min(LIMITS.max_file_bytes),
+            verify_checksum: limits.verify_checksum,
+        };
+        self
+    }
+
+    /// The limits streams are checked against.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Identity written into (and checked against) every stream.
@@ -75,12 +110,12 @@ impl Decoder {
 
     /// Decompresses an `.ansel` stream made with this model.
     pub fn decode(&self, bytes: &[u8]) -> Result<RgbImage, Error> {
-        self.decode_container(&Container::from_bytes(bytes, &LIMITS)?)
+        self.decode_container(&Container::from_bytes(bytes, &self.limits)?)
     }
 
     /// Decompresses one `.ansel` file from a reader (reads exactly the file's bytes).
     pub fn decode_from(&self, input: impl Read) -> Result<RgbImage, Error> {
-        self.decode_container(&Container::read_from(input, &LIMITS)?)
+        self.decode_container(&Container::read_from(input, &self.limits)?)
     }
 
     /// Decompresses a parsed container.

@@ -10,7 +10,6 @@ use image::error::{DecodingError, ImageFormatHint, LimitError, LimitErrorKind};
 use image::{ColorType, ImageDecoder, ImageError, ImageResult};
 
 use crate::decode::Decoder;
-use crate::limits::LIMITS;
 use crate::pixels::padded_len;
 use crate::Error;
 
@@ -48,7 +47,7 @@ impl<R: Read> AnselDecoder<R> {
     /// Reads the stream's container from `reader`, to decode with `decoder`.
     pub fn with_decoder(reader: R, decoder: Arc<Decoder>) -> Result<Self, Error> {
         Ok(Self {
-            container: Container::read_from(reader, &LIMITS)?,
+            container: Container::read_from(reader, decoder.limits())?,
             decoder,
             _reader: std::marker::PhantomData,
         })
