@@ -4,42 +4,16 @@
 //! large allocation. One that claims a large size its payload cannot fill fails with an error
 //! after allocating no more than that size justifies.
 //!
-//! A counting global allocator records the largest single allocation; the whole check is one
-//! test so that nothing else runs in this binary meanwhile.
+//! A counting global allocator (shared with `codec-format/tests/allocation.rs`) records the
+//! largest single allocation; the whole check is one test so that nothing else runs in this
+//! binary meanwhile.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "../codec-format/tests/support/counting_alloc.rs"]
+mod counting_alloc;
 
 use ansel::codec_format::{Container, Limits};
 use ansel::{Codec, Decoder, Error, LIMITS};
-
-struct Counting;
-
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Runs `f`; returns its result and the largest single allocation it made.
-fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    LARGEST.store(0, Ordering::Relaxed);
-    let result = f();
-    (result, LARGEST.load(Ordering::Relaxed))
-}
+use counting_alloc::largest_allocation;
 
 /// `stream` claiming `width × height` pixels in one tile, its payload unchanged.
 fn claiming(stream: &[u8], width: u32, height: u32) -> Vec<u8> {

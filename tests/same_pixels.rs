@@ -21,7 +21,11 @@ fn committed_streams_decode_to_the_recorded_pixels() {
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").unwrap();
         let stream = std::fs::read(dir.join(name)).unwrap();
-        let decoder = if name.contains("-ctx-") { &context } else { &plain };
+        let decoder = if name.contains("-ctx-") {
+            &context
+        } else {
+            &plain
+        };
         let image = decoder.decode(&stream).unwrap();
         let got: String = Sha256::digest(image.as_raw())
             .iter()
