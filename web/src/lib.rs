@@ -18,7 +18,6 @@ use ansel::codec_format::{Container, MAGIC};
 use ansel::{Codec, LIMITS};
 use image::RgbImage;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::Clamped;
 use web_sys::ImageData;
 
 thread_local! {
@@ -113,9 +112,12 @@ impl Decoded {
 #[wasm_bindgen]
 pub fn decode(bytes: &[u8]) -> Result<Decoded, JsError> {
     let (rgba, header) = decode_rgba(bytes)?;
-    let image =
-        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), header.width, header.height)
-            .map_err(|e| JsError::new(&format!("cannot make the decoded ImageData: {e:?}")))?;
+    // Copied out of the module's memory: an ImageData made on a view of it would change
+    // with the next call and could not be transferred to another thread.
+    let data = js_sys::Uint8ClampedArray::new_with_length(rgba.len() as u32);
+    data.copy_from(&rgba);
+    let image = ImageData::new_with_js_u8_clamped_array_and_sh(&data, header.width, header.height)
+        .map_err(|e| JsError::new(&format!("cannot make the decoded ImageData: {e:?}")))?;
     Ok(Decoded {
         image,
         quality: header.quality,
