@@ -11,6 +11,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$version" ]; th
   cargo install wasm-bindgen-cli --version "$version"
 fi
 cargo build --release --target wasm32-unknown-unknown
-wasm-bindgen --target web --out-dir pkg target/wasm32-unknown-unknown/release/ansel_web.wasm
+wasm-bindgen --target web --out-dir pkg \
+  "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/ansel_web.wasm"
 wasm=pkg/ansel_web_bg.wasm
 echo "built $wasm: $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped"

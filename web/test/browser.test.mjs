@@ -112,7 +112,7 @@ before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   // Any static server does; this is the one web/serve.sh uses, on a free port of 127.0.0.1.
   server = spawn("python3", ["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", web, "0"], {
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "ignore"],
   });
   const port = await new Promise((resolve, reject) => {
     let out = "";
