@@ -392,7 +392,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--existing", choices=EXISTING_POLICIES, default="refuse")
     p.add_argument("--address", help="Ray cluster to join (default: start a local one)")
     a = p.parse_args(argv)
-    ray.init(address=a.address, num_cpus=None if a.address else a.workers * a.threads_per_worker)
+    if not ray.is_initialized():
+        cpus = None if a.address else a.workers * a.threads_per_worker
+        ray.init(address=a.address, num_cpus=cpus, include_dashboard=False)
     report = compress_directory(
         a.input_dir,
         a.output_dir,
