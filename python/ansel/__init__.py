@@ -43,6 +43,8 @@ __all__ = [
     "info",
     "read_image",
     "encode_file",
+    "to_array",
+    "default_codec",
     "AnselError",
     "DecodeError",
     "ImageError",

@@ -41,6 +41,7 @@ class AnselImageFile(ImageFile.ImageFile):
     def _open(self) -> None:
         # Streams are small (the whole file is the unit that is checked): read it all and
         # let the container reader validate it before Pillow reports a size.
+        assert self.fp is not None
         data = self.fp.read()
         try:
             header = _ansel.info(data)
@@ -53,7 +54,7 @@ class AnselImageFile(ImageFile.ImageFile):
         if hasattr(ImageFile, "_Tile"):
             self.tile = [ImageFile._Tile(FORMAT, (0, 0) + self.size, 0, None)]
         else:  # Pillow < 11
-            self.tile = [(FORMAT, (0, 0) + self.size, 0, None)]
+            self.tile = [(FORMAT, (0, 0) + self.size, 0, None)]  # type: ignore[list-item]
 
 
 class AnselDecoder(ImageFile.PyDecoder):

@@ -209,7 +209,9 @@ fn read_image<'py>(
     data: &[u8],
     name: &str,
 ) -> PyResult<(Bound<'py, PyArray3<u8>>, Vec<String>)> {
-    let (image, warnings) = py.detach(|| load_image(data, name)).map_err(ImageError::new_err)?;
+    let (image, warnings) = py
+        .detach(|| load_image(data, name))
+        .map_err(ImageError::new_err)?;
     Ok((to_array(py, image), warnings))
 }
 

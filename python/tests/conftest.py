@@ -17,7 +17,9 @@ REPO = Path(__file__).resolve().parents[2]
 def find_cli() -> Path:
     """The `ansel` program: $ANSEL_CLI, else the repository's debug or release build."""
     env = os.environ.get("ANSEL_CLI")
-    candidates = [Path(env)] if env else [REPO / "target" / p / "ansel" for p in ("debug", "release")]
+    candidates = (
+        [Path(env)] if env else [REPO / "target" / p / "ansel" for p in ("debug", "release")]
+    )
     for c in candidates:
         if c.is_file() and os.access(c, os.X_OK):
             return c
@@ -36,7 +38,10 @@ class Cli:
 
     def run(self, *args: object, ok: bool = True) -> subprocess.CompletedProcess:
         p = subprocess.run(
-            [str(self.path), *map(str, args)], capture_output=True, text=True, stdin=subprocess.DEVNULL
+            [str(self.path), *map(str, args)],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
         )
         if ok and p.returncode != 0:
             raise AssertionError(f"ansel {' '.join(map(str, args))} failed: {p.stderr}")

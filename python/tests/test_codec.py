@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest

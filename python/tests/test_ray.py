@@ -54,9 +54,7 @@ def test_directory_equals_cli(cluster, cli, folder, tmp_path):
     assert sorted(expected) == ["a.ansel", "b.ansel", "c.ansel", "d.ansel"]
     assert outputs(out) == expected  # no temporary file left either
     assert report.output_bytes == sum(map(len, expected.values()))
-    assert report.input_bytes == sum(
-        os.path.getsize(p) for p in ansel_ray.list_images(str(folder))
-    )
+    assert report.input_bytes == sum(os.path.getsize(p) for p in ansel_ray.list_images(str(folder)))
     assert report.pixels == 40 * 64 + 56 * 48 + 33 * 45 + 48 * 48
     assert report.images_per_second > 0 and "4 coded" in report.summary()
 
