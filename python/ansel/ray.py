@@ -372,7 +372,9 @@ def compress_dataset(
         fn_constructor_args=(model, quality, target_bpp, existing, output_dir),
         batch_size=1,
         batch_format="numpy",
-        concurrency=workers,
+        # From one worker up to `workers`: a fixed pool could take every CPU of a small
+        # cluster and leave none to the tasks that read the dataset.
+        concurrency=(1, workers),
         **_actor_options(threads_per_worker),
     )
     rows = coded.take_all()
