@@ -162,7 +162,7 @@ def test_argument_errors(rgb, tmp_path):
 
 def test_coding_releases_the_gil():
     """The main thread runs Python code while another thread is inside encode and decode."""
-    pixels = photo_like(384, 512, seed=3)
+    pixels = photo_like(768, 1024, seed=3)
     codec = ansel.Codec()
     spans = []
     stream = codec.encode(pixels[:8, :8], quality=4)  # warm up
@@ -183,7 +183,7 @@ def test_coding_releases_the_gil():
     thread.join()
     assert stream
     for t0, t1 in spans:
-        assert t1 - t0 > 0.05, "too quick to measure"
-        inside = [t for t in ticks if t0 + 0.02 < t < t1 - 0.02]
+        margin = (t1 - t0) / 10
+        inside = [t for t in ticks if t0 + margin < t < t1 - margin]
         # Holding the GIL, the call would have stopped the loop for its whole duration.
-        assert len(inside) > 1000, (t1 - t0, len(inside))
+        assert len(inside) > 100, (t1 - t0, len(inside))
