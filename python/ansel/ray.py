@@ -29,7 +29,7 @@ from typing import Any, Dict, Iterable, List, Optional
 import ray
 from ray.util import ActorPool
 
-from . import Codec, _ansel
+from . import Codec, _ansel, to_array
 
 #: File extensions (lower case) taken for images, as ``ansel::image_io::list_images``.
 IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "ppm", "bmp", "tif", "tiff", "webp")
@@ -172,7 +172,13 @@ def write_atomic(path: str, data: bytes, overwrite: bool = False) -> None:
                 os.link(tmp, path)
             except FileExistsError:
                 raise FileExistsError(f"{path}: already exists") from None
-            os.unlink(tmp)
+            except OSError:
+                # A file system without hard links: rename, checking just before.
+                if os.path.lexists(path):
+                    raise FileExistsError(f"{path}: already exists") from None
+                os.rename(tmp, path)
+            else:
+                os.unlink(tmp)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -217,8 +223,6 @@ class _Coder:
                 result.input_bytes = len(data)
                 array, result.warnings = _ansel.read_image(data, name)
             else:
-                from . import to_array
-
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     array = to_array(array)

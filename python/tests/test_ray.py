@@ -134,3 +134,20 @@ def test_command_line(cluster, cli, folder, tmp_path, capsys):
         ansel.decode((out / "a.ansel").read_bytes()),
         cli.decode(out / "a.ansel", tmp_path / "a.png"),
     )
+
+
+def test_write_atomic(tmp_path):
+    target = tmp_path / "x.ansel"
+    ansel_ray.write_atomic(str(target), b"one")
+    with pytest.raises(FileExistsError, match="already exists"):
+        ansel_ray.write_atomic(str(target), b"two")
+    assert target.read_bytes() == b"one"
+    ansel_ray.write_atomic(str(target), b"three", overwrite=True)
+    assert target.read_bytes() == b"three"
+    with pytest.raises(FileNotFoundError):
+        ansel_ray.write_atomic(str(tmp_path / "missing" / "y.ansel"), b"four")
+    # No temporary file is left behind, and the output has the usual permissions.
+    assert [p.name for p in tmp_path.iterdir()] == ["x.ansel"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
