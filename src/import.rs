@@ -50,9 +50,7 @@ impl Architecture {
             Self::Mbt2018Mean => "mbt2018-mean",
         }
     }
-}
 
-impl Architecture {
     /// The hyperprior layout ansel runs it with.
     pub fn hyperprior(self) -> Hyperprior {
         match self {
@@ -332,17 +330,20 @@ fn open(path: &Path) -> Result<(PytorchReader, Option<&'static str>), ImportErro
     }
 }
 
-/// Which architecture the shapes of the hyper-networks' last layers say: `h_s` ends in
-/// `2M` outputs (means and scales) from `3M/2` in mbt2018-mean, in `M` scales from `N` in
-/// bmshj2018-hyperprior.
+/// Which architecture the shape of the hyper-synthesis' last layer says: that of
+/// [`NetworkConfig::hyper_synthesis_channels`] for its hyperprior (`2M` outputs from `3M/2`
+/// in mbt2018-mean, `M` scales from `N` in bmshj2018-hyperprior).
 fn recognise(
     shape: &dyn Fn(&str) -> Option<Vec<usize>>,
     n: usize,
     m: usize,
 ) -> Option<Architecture> {
-    match shape("h_s.4.weight")?.as_slice() {
-        [o, i, 3, 3] if *o == 2 * m && *i == 3 * m / 2 => Some(Architecture::Mbt2018Mean),
-        [o, i, 3, 3] if *o == m && *i == n => Some(Architecture::Bmshj2018Hyperprior),
-        _ => None,
-    }
+    let last = shape("h_s.4.weight")?;
+    [Architecture::Mbt2018Mean, Architecture::Bmshj2018Hyperprior]
+        .into_iter()
+        .find(|arch| {
+            let config = NetworkConfig::new(n, m).with_hyperprior(arch.hyperprior());
+            let [_, inputs, outputs] = config.hyper_synthesis_channels();
+            last == [outputs, inputs, 3, 3]
+        })
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use ansel::import::Architecture;
+use ansel::NetworkConfig;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 /// A tensor of a state dict.
@@ -197,10 +198,9 @@ pub fn zoo_state_dict(arch: Architecture, n: usize, m: usize) -> Vec<Entry> {
     b.conv("h_a.0", [n, m, 3]);
     b.conv("h_a.2", [n, n, 5]);
     b.conv("h_a.4", [n, n, 5]);
-    let [h0, h1, h2] = match arch {
-        Architecture::Mbt2018Mean => [m, m * 3 / 2, 2 * m],
-        Architecture::Bmshj2018Hyperprior => [n, n, m],
-    };
+    let [h0, h1, h2] = NetworkConfig::new(n, m)
+        .with_hyperprior(arch.hyperprior())
+        .hyper_synthesis_channels();
     b.deconv("h_s.0", [n, h0, 5]);
     b.deconv("h_s.2", [h0, h1, 5]);
     b.conv("h_s.4", [h2, h1, 3]);
