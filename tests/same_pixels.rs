@@ -13,18 +13,19 @@ fn committed_streams_decode_to_the_recorded_pixels() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests/data/pixels");
     let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
-    let plain = Decoder::embedded().unwrap();
-    let ctx_package = root.join("assets/candidates/ctx-ad0b0b55.anselpkg");
-    let context = Decoder::from_package(&Package::read(&ctx_package).unwrap()).unwrap();
+    let context = Decoder::embedded().unwrap();
     assert!(context.metadata().network.context);
+    let plain_package = root.join("assets/candidates/m320-6b40629c.anselpkg");
+    let plain = Decoder::from_package(&Package::read(&plain_package).unwrap()).unwrap();
+    assert!(!plain.metadata().network.context);
     let mut checked = 0;
     for line in sums.lines() {
         let (want, name) = line.split_once("  ").unwrap();
         let stream = std::fs::read(dir.join(name)).unwrap();
-        let decoder = if name.contains("-ctx-") {
-            &context
-        } else {
+        let decoder = if name.contains("-plain-") {
             &plain
+        } else {
+            &context
         };
         let image = decoder.decode(&stream).unwrap();
         let got: String = Sha256::digest(image.as_raw())

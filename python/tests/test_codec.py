@@ -13,7 +13,7 @@ from PIL import Image
 import ansel
 from conftest import REPO, photo_like
 
-CANDIDATE = REPO / "assets" / "candidates" / "ctx-ad0b0b55.anselpkg"
+CANDIDATE = REPO / "assets" / "candidates" / "m320-6b40629c.anselpkg"
 
 
 @pytest.mark.parametrize("quality", [1, 3.5, 8])

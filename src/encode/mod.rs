@@ -364,14 +364,13 @@ mod tests {
         })
     }
 
-    /// The embedded model's network without the context model it may have, and its ladder.
-    /// (Loading drops nothing: were the default to get a context model, this would fail and
-    /// would have to take it off the loaded network instead.)
+    /// The embedded model's network without its context model, and its ladder.
     fn plain_default() -> (Network, Ladder) {
         let package = Package::from_bytes(DEFAULT_PACKAGE).unwrap();
-        let config = package.metadata.network.with_context(false);
-        let network =
-            crate::model::load_package_weights(&package.weights, config, &Device::flex()).unwrap();
+        let config = package.metadata.network;
+        let network = crate::model::load_package_weights(&package.weights, config, &Device::flex())
+            .unwrap()
+            .without_context();
         let ladder = package.metadata.lambdas.as_slice().try_into().unwrap();
         (network, ladder)
     }

@@ -401,6 +401,15 @@ impl Network {
             ..self
         }
     }
+
+    /// This network without its context model, if it has one: every element coded in one
+    /// pass from the hyperprior alone.
+    pub(crate) fn without_context(self) -> Self {
+        Self {
+            context: None,
+            ..self
+        }
+    }
 }
 
 /// `round(x − offset) + offset` in the forward pass, identity gradient in the backward pass.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Streams of tests/same_pixels.rs and the SHA-256 of the pixels they decode to: crops of three
-# Kodak images coded by the default model at qualities 1, 4.5 and 8, and by the checkerboard
-# context candidate at quality 3. Run by hand from the repository root, with a release `ansel`
+# Kodak images coded by the default model (which has a checkerboard context model) at qualities
+# 1, 4.5 and 8, and by a model without a context model (the M = 320 candidate) at quality 3. Run by hand from the repository root, with a release `ansel`
 # and a Python with Pillow:
 #   PYTHON=python3 ANSEL=target/release/ansel bash tests/data/pixels/make.sh
 # The hashes are those of the build that runs it; every other build must decode the same.
@@ -9,7 +9,7 @@ set -euo pipefail
 ansel=${ANSEL:-target/release/ansel}
 kodak=${KODAK:-../shared/datasets/kodak}
 out=tests/data/pixels
-ctx=assets/candidates/ctx-ad0b0b55.anselpkg
+plain=assets/candidates/m320-6b40629c.anselpkg
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "${PYTHON:-python3}" - "$kodak" "$tmp" <<'PY'
@@ -24,11 +24,11 @@ for crop in "$tmp"/*.ppm; do
   for q in 1 4.5 8; do
     "$ansel" encode "$crop" -q "$q" -o "$out/$name-q$q.ansel" --force
   done
-  "$ansel" encode "$crop" -q 3 --model "$ctx" -o "$out/$name-ctx-q3.ansel" --force
+  "$ansel" encode "$crop" -q 3 --model "$plain" -o "$out/$name-plain-q3.ansel" --force
 done
 for stream in "$out"/*.ansel; do
   model=()
-  [[ $stream == *-ctx-* ]] && model=(--model "$ctx")
+  [[ $stream == *-plain-* ]] && model=(--model "$plain")
   "$ansel" decode "$stream" "${model[@]}" -o "$tmp/out.ppm" --format ppm --force
   # The pixels after the PPM header (160 × 112 RGB).
   echo "$(tail -c $((160 * 112 * 3)) "$tmp/out.ppm" | sha256sum | cut -d' ' -f1)  $(basename "$stream")" >> "$out/SHA256SUMS"
