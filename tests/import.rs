@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use ansel::codec_format::Container;
 use ansel::import::{self, Architecture, ImportError, Options, ScaleTable};
-use ansel::{Codec, EncodeOptions, Error, Hyperprior, Package, PackageError, LIMITS};
+use ansel::{Codec, EncodeOptions, Error, Hyperprior, Package, PackageError, Refinement, LIMITS};
 use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::str::contains;
 
@@ -395,6 +395,19 @@ fn several_checkpoints_make_one_network_per_quality() {
             );
         }
 
+        // Refinement runs the burn network of the quality's own size (network 1: N = 8).
+        let refined = codec
+            .encode(
+                &input,
+                EncodeOptions::quality(1.0).refine(Refinement::steps(1)),
+            )
+            .unwrap()
+            .bytes;
+        assert_eq!(
+            codec.decode(&refined).unwrap().dimensions(),
+            input.dimensions()
+        );
+
         // Only whole qualities 1..=4 name a network.
         for q in [2.5, 1.01, 5.0] {
             match codec.encode(&input, q) {
@@ -583,4 +596,35 @@ fn the_command_imports_several_checkpoints_into_one_package() {
         .assert()
         .success()
         .stderr(contains("quality 3.000"));
+
+    // `ansel eval` codes each network's quality unless told otherwise.
+    let dataset = dir.path().join("dataset");
+    std::fs::create_dir(&dataset).unwrap();
+    // MS-SSIM needs a shorter side of at least 161 pixels.
+    image::RgbImage::from_fn(176, 176, |x, y| {
+        image::Rgb([(x * 3 / 2) as u8, (y + x / 4) as u8, ((x * y) % 97) as u8])
+    })
+    .save(dataset.join("im.png"))
+    .unwrap();
+    let results = dir.path().join("results.json");
+    cargo_bin_cmd!("ansel")
+        .args(["eval", "--dataset"])
+        .arg(&dataset)
+        .arg("--model")
+        .arg(&pkg)
+        .arg("--json")
+        .arg(&results)
+        .assert()
+        .success();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+    assert_eq!(
+        json["results"]["quality"],
+        serde_json::json!([1.0, 2.0, 3.0])
+    );
+    let bpp = json["results"]["bpp"].as_array().unwrap();
+    assert!(
+        bpp[0].as_f64() < bpp[1].as_f64() && bpp[1].as_f64() < bpp[2].as_f64(),
+        "{bpp:?}"
+    );
 }

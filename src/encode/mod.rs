@@ -190,7 +190,9 @@ impl Codec {
     /// ([`EncodeOptions::bits_per_pixel`], a search of typically 3 or 4 encodes, see
     /// `src/encode/rate_search.rs`), optionally refining the latent first
     /// ([`EncodeOptions::refine`]: slower, by about four plain encodes per step, and never
-    /// worse by the model's own rate-distortion measure).
+    /// worse by the model's own rate-distortion measure). A package of one network per quality
+    /// ([`Decoder::network_count`] of 2 or more) codes the whole qualities 1 to K only: any
+    /// other is [`Error::NetworkQuality`].
     ///
     /// ```
     /// use ansel::{EncodeOptions, Refinement};
