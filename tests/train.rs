@@ -273,6 +273,15 @@ fn a_new_ladder_moves_the_gains() {
     assert_eq!(m, state.network.m);
     let new_pkg = export::export(&moved, state.network, &DEFAULT_LADDER, &prov).unwrap();
     assert_eq!(new_pkg.metadata().lambdas, DEFAULT_LADDER.to_vec());
+    // A package of one network per quality seeds no run: training continues one network.
+    let set_path = tmp.path().join("set.anselpkg");
+    let set = ansel::Package::bundle([old_pkg.clone(), new_pkg.clone()]).unwrap();
+    std::fs::write(&set_path, set.to_bytes()).unwrap();
+    let err = checkpoint::load_init(&set_path, state.network, &DEFAULT_LADDER, &device)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds 2 networks"), "{err}");
     let (old_codec, new_codec) = (
         Codec::from_package(&old_pkg).unwrap(),
         Codec::from_package(&new_pkg).unwrap(),
