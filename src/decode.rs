@@ -33,14 +33,21 @@ pub(crate) static DEFAULT_PACKAGE: &[u8] = include_bytes!("../assets/default.ans
 /// ```
 #[derive(Debug, Clone)]
 pub struct Decoder {
-    pub(crate) model: portable::Model,
-    pub(crate) coder: LatentCoder,
+    /// The package's networks, in quality order (see [`Decoder::network`]).
+    pub(crate) networks: Vec<NetworkDecoder>,
     /// How large the synthesis' bands may grow (bytes of the widest activation).
     pub(crate) band_bytes: usize,
     id: ModelId,
-    metadata: ModelMetadata,
     /// What streams may claim: the codec's [`LIMITS`] or tighter.
     limits: Limits,
+}
+
+/// What coding needs of one network of a package, on the host.
+#[derive(Debug, Clone)]
+pub(crate) struct NetworkDecoder {
+    pub model: portable::Model,
+    pub coder: LatentCoder,
+    pub metadata: ModelMetadata,
 }
 
 impl Decoder {
@@ -51,17 +58,26 @@ impl Decoder {
 
     /// The decoder of a model package.
     pub fn from_package(package: &Package) -> Result<Self, Error> {
-        let config = package.metadata.network;
-        let weights = crate::package::weights::Weights::parse(&package.weights, config)?;
+        let networks = package
+            .networks()
+            .iter()
+            .map(|network| {
+                let config = network.metadata.network;
+                let weights = crate::package::weights::Weights::parse(&network.weights, config)?;
+                Ok(NetworkDecoder {
+                    model: portable::Model::from_weights(&weights, config)?,
+                    coder: LatentCoder::new(network)?,
+                    metadata: network.metadata.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Self {
-            model: portable::Model::from_weights(&weights, config)?,
-            coder: LatentCoder::new(package)?,
+            networks,
             band_bytes: BAND_BYTES,
             id: ModelId {
-                arch: package.metadata.arch,
+                arch: package.metadata().arch,
                 hash: package.id(),
             },
-            metadata: package.metadata.clone(),
             limits: LIMITS,
         })
     }
@@ -103,9 +119,44 @@ impl Decoder {
         self.id
     }
 
-    /// Metadata of the package.
+    /// Metadata of the package's first network: its only one, unless it holds one network
+    /// per quality (see [`Decoder::network_count`]).
     pub fn metadata(&self) -> &ModelMetadata {
-        &self.metadata
+        &self.networks[0].metadata
+    }
+
+    /// Networks of the package: 1 (which codes every quality, fractions included), or K from
+    /// 2 to 8, network k coding the whole quality k.
+    pub fn network_count(&self) -> usize {
+        self.networks.len()
+    }
+
+    /// Metadata of each network of the package, in quality order.
+    pub fn network_metadata(&self) -> impl ExactSizeIterator<Item = &ModelMetadata> {
+        self.networks.iter().map(|n| &n.metadata)
+    }
+
+    /// The network that codes `quality`, which must be one it codes: a number from 1 to 8
+    /// for a single network, a whole number from 1 to K for a package of K networks.
+    pub(crate) fn network(&self, quality: f32) -> Result<&NetworkDecoder, Error> {
+        Ok(&self.networks[self.network_index(quality)?])
+    }
+
+    /// The index of the network that codes `quality` (see [`Decoder::network`]).
+    pub(crate) fn network_index(&self, quality: f32) -> Result<usize, Error> {
+        let k = self.networks.len();
+        if k == 1 {
+            quality::check(quality)?;
+            return Ok(0);
+        }
+        if quality.fract() == 0.0 && (1.0..=k as f32).contains(&quality) {
+            Ok(quality as usize - 1)
+        } else {
+            Err(Error::NetworkQuality {
+                quality,
+                networks: k,
+            })
+        }
     }
 
     /// Decompresses an `.ansel` stream made with this model.
@@ -130,7 +181,7 @@ impl Decoder {
         if h.color != ColorLayout::Rgb8 {
             return Err(Error::UnsupportedColor(h.color));
         }
-        quality::check(h.quality)?;
+        let network = self.network(h.quality)?;
         if container.tiles.len() != 1 || h.tile_width != h.width || h.tile_height != h.height {
             return Err(Error::Tiled);
         }
@@ -142,39 +193,40 @@ impl Decoder {
             }))
         };
         let (ph, pw) = (padded_len(h.height) as usize, padded_len(h.width) as usize);
-        let ([m, yh, yw], z_shape) = self.metadata.network.latent_shapes(ph, pw);
-        let z_symbols = self
+        let ([m, yh, yw], z_shape) = network.metadata.network.latent_shapes(ph, pw);
+        let z_symbols = network
             .coder
             .decode_z(section(SectionKind::HyperLatent)?, z_shape)?;
-        let side = self
+        let side = network
             .coder
-            .side_information(&self.model, &z_symbols, z_shape, h.quality);
+            .side_information(&network.model, &z_symbols, z_shape, h.quality);
         let mut stream = entropy::Decoder::new(section(SectionKind::Latent)?)?;
         let mut derived = Vec::with_capacity(m * yh * yw);
-        let latent = self
-            .coder
-            .code_latent(&self.model, side, [m, yh, yw], |_, _, indexes| {
-                derived.extend_from_slice(indexes);
-                // Check the indexes once all are known: before decoding anything from a model
-                // without a context, before the second pass of one with.
-                if derived.len() == m * yh * yw {
-                    let check = entropy::index_checksum(&derived);
-                    if check != tile.index_check {
-                        return Err(Error::IndexMismatch {
-                            stream: tile.index_check,
-                            derived: check,
-                        });
+        let latent =
+            network
+                .coder
+                .code_latent(&network.model, side, [m, yh, yw], |_, _, indexes| {
+                    derived.extend_from_slice(indexes);
+                    // Check the indexes once all are known: before decoding anything from a model
+                    // without a context, before the second pass of one with.
+                    if derived.len() == m * yh * yw {
+                        let check = entropy::index_checksum(&derived);
+                        if check != tile.index_check {
+                            return Err(Error::IndexMismatch {
+                                stream: tile.index_check,
+                                derived: check,
+                            });
+                        }
                     }
-                }
-                Ok(stream.decode(indexes, &self.coder.y_tables)?)
-            })?;
+                    Ok(stream.decode(indexes, &network.coder.y_tables)?)
+                })?;
         stream.finish()?;
         let mut image = RgbImage::new(h.width, h.height);
-        let synthesis = &self.model.synthesis;
+        let synthesis = &network.model.synthesis;
         synthesis.forward_bands(
             &latent.values,
             [m, yh, yw],
-            &self.model.latent_gain_inv(h.quality),
+            &network.model.latent_gain_inv(h.quality),
             synthesis.band_rows(yw, self.band_bytes),
             |first, rows| put_rows(&mut image, first, &rows.data, pw),
         );

@@ -52,6 +52,17 @@ pub enum Error {
     /// Quality out of range.
     #[error("quality {0} is out of range: use a number from 1 to 8")]
     Quality(f32),
+    /// A quality that names none of the networks of a package holding one per quality.
+    #[error(
+        "this package holds {networks} networks, one per quality 1 to {networks}: quality \
+         {quality} is none of them (fractional qualities need a model with gain units)"
+    )]
+    NetworkQuality {
+        /// The quality asked for or read from a stream.
+        quality: f32,
+        /// Networks of the package.
+        networks: usize,
+    },
     /// A target rate that is not a positive number of bits per pixel.
     #[error("target rate {0} bpp is out of range: use a positive number of bits per pixel")]
     TargetRate(f64),

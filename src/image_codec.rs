@@ -61,7 +61,11 @@ impl<R: Read> AnselDecoder<R> {
             u64::from(padded_len(h.height)),
             u64::from(padded_len(h.width)),
         );
-        let config = self.decoder.metadata().network;
+        let config = self
+            .decoder
+            .network(h.quality)
+            .map_or(self.decoder.metadata(), |n| &n.metadata)
+            .network;
         let latent = (ph / 16) * (pw / 16) * config.m as u64 * 4;
         let widest = (ph / 2) * (pw / 2) * config.transform_channels() as u64 * 4;
         latent + 2 * widest.min(self.decoder.band_bytes as u64)

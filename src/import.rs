@@ -16,6 +16,10 @@
 //!
 //! The package stores the convolutions in f16, as every ansel package does (the network ansel
 //! runs is the f16-rounded one).
+//!
+//! CompressAI's zoo ships one checkpoint per quality, each trained for one λ.
+//! [`compressai_set`] imports several into one package of one network per quality, ordered by
+//! rate: quality k codes with the network of the k-th smallest λ.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -123,6 +127,21 @@ pub enum ImportError {
     /// The λ given is not a positive number.
     #[error("λ must be a positive number, not {0}")]
     Lambda(f64),
+    /// Two checkpoints of one package given the same λ: their order by rate is unknown.
+    #[error(
+        "{} and {} are both given λ = {lambda}: the networks of a package are ordered by λ, \
+         one per quality",
+        first.display(),
+        second.display()
+    )]
+    SameLambda {
+        /// The λ.
+        lambda: f64,
+        /// One checkpoint.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
     /// The imported network could not be exported.
     #[error(transparent)]
     Package(#[from] PackageError),
@@ -311,6 +330,41 @@ pub fn compressai(path: &Path, options: &Options) -> Result<Package, ImportError
         &provenance,
         y,
     )?)
+}
+
+/// Imports CompressAI checkpoints of one architecture as one package, ordered by rate: by λ,
+/// the smallest first, network k coding quality k (a package of several networks codes whole
+/// qualities only). Between 1 and [`RUNGS`] checkpoints of distinct λ; one gives what
+/// [`compressai`] gives.
+pub fn compressai_set<P: AsRef<Path>>(
+    checkpoints: &[(P, Options)],
+) -> Result<Package, ImportError> {
+    if !(1..=RUNGS).contains(&checkpoints.len()) {
+        return Err(PackageError::NetworkCount(checkpoints.len()).into());
+    }
+    if let Some((_, o)) = checkpoints
+        .iter()
+        .find(|(_, o)| !(o.lambda.is_finite() && o.lambda > 0.0))
+    {
+        return Err(ImportError::Lambda(o.lambda));
+    }
+    let mut order: Vec<(&Path, &Options)> = checkpoints
+        .iter()
+        .map(|(path, options)| (path.as_ref(), options))
+        .collect();
+    order.sort_by(|a, b| a.1.lambda.total_cmp(&b.1.lambda));
+    if let Some(pair) = order.windows(2).find(|p| p[0].1.lambda == p[1].1.lambda) {
+        return Err(ImportError::SameLambda {
+            lambda: pair[0].1.lambda,
+            first: pair[0].0.into(),
+            second: pair[1].0.into(),
+        });
+    }
+    let packages = order
+        .into_iter()
+        .map(|(path, options)| compressai(path, options))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Package::bundle(packages)?)
 }
 
 /// The checkpoint's reader and the key its model sits under: none for a bare state dict,

@@ -15,7 +15,7 @@
 
 use crate::architecture::is_anchor;
 use crate::entropy::{self, CodingTables, ScaleQuantizer, TableSet};
-use crate::package::{Package, PackageError};
+use crate::package::{PackageError, PackageNetwork};
 use crate::portable::{self, Map};
 use crate::Error;
 
@@ -49,8 +49,8 @@ pub(crate) struct CodedLatent {
 }
 
 impl LatentCoder {
-    /// The tables of `package`, checked against its network's shape.
-    pub fn new(package: &Package) -> Result<Self, PackageError> {
+    /// The tables of a package's network, checked against its shape.
+    pub fn new(package: &PackageNetwork) -> Result<Self, PackageError> {
         let z_set = TableSet::from_bytes(&package.z_tables).map_err(PackageError::Tables)?;
         let y_set = TableSet::from_bytes(&package.y_tables).map_err(PackageError::Tables)?;
         let n = package.metadata.network.n;

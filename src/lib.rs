@@ -72,7 +72,9 @@ pub use error::Error;
 pub use image_codec::AnselEncoder;
 pub use image_codec::{register_image_hook, AnselDecoder};
 pub use limits::{check_dimensions, LIMITS};
-pub use package::{Hyperprior, ModelMetadata, NetworkConfig, Package, PackageError};
+pub use package::{
+    Hyperprior, ModelMetadata, NetworkConfig, Package, PackageError, PackageNetwork,
+};
 
 /// The README's Rust examples, compiled as doctests.
 #[doc = include_str!("../README.md")]

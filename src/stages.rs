@@ -22,6 +22,8 @@ pub struct Stages {
 /// Every stage's input for one image at one quality.
 pub struct Prepared {
     quality: f32,
+    /// The network that codes it.
+    k: usize,
     size: (u32, u32),
     pixels: Map,
     latent: Map,
@@ -46,11 +48,11 @@ impl Stages {
 
     /// Encodes `image` at `quality` once, keeping every stage's input.
     pub fn prepare(&self, image: &RgbImage, quality: f32) -> Result<Prepared, Error> {
-        crate::quality::check(quality)?;
+        let k = self.codec.decoder.network_index(quality)?;
         let pixels = to_padded_map(image);
-        let latent = self.codec.host_latent(&pixels, quality);
-        let (z_symbols, z_shape) = self.codec.host_hyper_symbols(&latent, quality);
-        let decoder = &self.codec.decoder;
+        let latent = self.codec.host_latent(k, &pixels, quality);
+        let (z_symbols, z_shape) = self.codec.host_hyper_symbols(k, &latent, quality);
+        let decoder = &self.codec.decoder.networks[k];
         let side = decoder
             .coder
             .side_information(&decoder.model, &z_symbols, z_shape, quality);
@@ -63,6 +65,7 @@ impl Stages {
         let y_stream = entropy::encode(&coded.symbols, &coded.indexes, &decoder.coder.y_tables)?;
         Ok(Prepared {
             quality,
+            k,
             size: image.dimensions(),
             pixels,
             latent,
@@ -75,18 +78,21 @@ impl Stages {
 
     /// The analysis transform `g_a` (with the latent's gain): returns the latent's size.
     pub fn g_a(&self, p: &Prepared) -> usize {
-        self.codec.host_latent(&p.pixels, p.quality).data.len()
+        self.codec.host_latent(p.k, &p.pixels, p.quality).data.len()
     }
 
     /// The hyper-analysis `h_a` and the rounding of z: returns the count of z's symbols.
     pub fn h_a(&self, p: &Prepared) -> usize {
-        self.codec.host_hyper_symbols(&p.latent, p.quality).0.len()
+        self.codec
+            .host_hyper_symbols(p.k, &p.latent, p.quality)
+            .0
+            .len()
     }
 
     /// The hyper-synthesis `h_s` and the choice of every y element's table, as both
     /// directions run it (one pass; a context model's second pass is not included).
     pub fn h_s(&self, p: &Prepared) -> usize {
-        let decoder = &self.codec.decoder;
+        let decoder = &self.codec.decoder.networks[p.k];
         let side =
             decoder
                 .coder
@@ -96,13 +102,13 @@ impl Stages {
 
     /// Entropy coding of the latent's symbols with their tables: returns the stream's size.
     pub fn entropy_encode(&self, p: &Prepared) -> Result<usize, Error> {
-        let tables = &self.codec.decoder.coder.y_tables;
+        let tables = &self.codec.decoder.networks[p.k].coder.y_tables;
         Ok(entropy::encode(&p.coded.symbols, &p.coded.indexes, tables)?.len())
     }
 
     /// Entropy decoding of the latent's symbols: returns how many were decoded.
     pub fn entropy_decode(&self, p: &Prepared) -> Result<usize, Error> {
-        let tables = &self.codec.decoder.coder.y_tables;
+        let tables = &self.codec.decoder.networks[p.k].coder.y_tables;
         let mut stream = entropy::Decoder::new(&p.y_stream)?;
         let symbols = stream.decode(&p.coded.indexes, tables)?;
         stream.finish()?;
@@ -111,7 +117,7 @@ impl Stages {
 
     /// The synthesis transform `g_s`, in the decoder's bands, to pixels.
     pub fn g_s(&self, p: &Prepared) -> RgbImage {
-        let model = &self.codec.decoder.model;
+        let model = &self.codec.decoder.networks[p.k].model;
         let (width, height) = p.size;
         let pw = padded_len(width) as usize;
         let [m, h, w] = [p.latent.c, p.latent.h, p.latent.w];

@@ -4,6 +4,9 @@
 //! left over or of the wrong shape, files that are not checkpoints and bad arguments are refused
 //! with nothing written.
 //!
+//! Several checkpoints of one architecture make one package of one network per quality, ordered
+//! by λ: quality k codes exactly as the k-th network's own package codes.
+//!
 //! The checkpoints are small CompressAI networks trained for a few hundred steps, made by
 //! `tests/data/import/make.py`, which also wrote CompressAI's own results
 //! (`compressai-results.json`) and its decode of `input.png`.
@@ -15,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use ansel::codec_format::Container;
 use ansel::import::{self, Architecture, ImportError, Options, ScaleTable};
-use ansel::{Codec, Hyperprior, LIMITS};
+use ansel::{Codec, EncodeOptions, Error, Hyperprior, Package, PackageError, Refinement, LIMITS};
 use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::str::contains;
 
@@ -163,7 +166,7 @@ fn a_state_dict_of_the_zoo_size_imports() {
         let path = dir.path().join(format!("{arch}.pth.tar"));
         torch_zip::write(&path, &torch_zip::zoo_state_dict(arch, 128, 192));
         let package = import::compressai(&path, &Options::new(arch, 0.0067)).unwrap();
-        let config = package.metadata.network;
+        let config = package.metadata().network;
         assert_eq!(
             (config.n, config.m, config.hyperprior),
             (128, 192, arch.hyperprior())
@@ -259,5 +262,369 @@ fn the_command_writes_a_package_or_nothing() {
     // An existing output is kept unless --force.
     import(ARCHS[0].1, "mbt2018-mean").assert().failure();
     let kept = ansel::Package::read(&out).unwrap();
-    assert_eq!(kept.metadata.network.hyperprior, Hyperprior::ScaleOnly);
+    assert_eq!(kept.metadata().network.hyperprior, Hyperprior::ScaleOnly);
+}
+
+/// The fixture of `arch` with its latent scaled by `s`, written to `out`: `g_a`'s last layer
+/// and `h_s`'s (μ and σ, or σ) times `s`, `g_s`'s and `h_a`'s first layer's weights over `s`.
+/// Quantising `s·y` in unit steps quantises y in steps of `1/s`, so the network codes the
+/// fixture's latent at a higher rate for `s > 1`, a lower one for `s < 1`, with the same z.
+fn rescaled(file: &str, s: f32, out: &Path) {
+    use burn::store::pytorch_reader::{DType, PytorchReader};
+    let path = data(file);
+    let reader = PytorchReader::new(&path).unwrap();
+    let reader = if reader.get("g_a.0.weight").is_some() {
+        reader
+    } else {
+        PytorchReader::with_top_level_key(&path, "state_dict").unwrap()
+    };
+    let mut entries: Vec<torch_zip::Entry> = Vec::new();
+    let mut names = reader.keys();
+    names.sort();
+    for name in names {
+        let tensor = reader.get(&name).unwrap();
+        // Only the learned tensors: the import derives CompressAI's table buffers itself.
+        if tensor.dtype() != DType::F32 {
+            continue;
+        }
+        let factor = match name.as_str() {
+            "g_a.6.weight" | "g_a.6.bias" | "h_s.4.weight" | "h_s.4.bias" => s,
+            "g_s.0.weight" | "h_a.0.weight" => 1.0 / s,
+            _ => 1.0,
+        };
+        let values = tensor
+            .read()
+            .unwrap()
+            .chunks_exact(4)
+            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) * factor)
+            .collect();
+        entries.push((
+            name,
+            tensor.shape().to_vec(),
+            torch_zip::Values::F32(values),
+        ));
+    }
+    torch_zip::write(out, &entries);
+}
+
+/// Four checkpoints of `arch` in `dir`, with their λ, out of rate order: the fixture, the
+/// fixture at a higher and a lower rate ([`rescaled`]), and random weights of another size
+/// (N = 8, M = 16) given the smallest λ.
+fn four_checkpoints(arch: Architecture, file: &str, dir: &Path) -> Vec<(PathBuf, f64)> {
+    let (finer, coarser, random) = (
+        dir.join(format!("{arch}-finer.pth.tar")),
+        dir.join(format!("{arch}-coarser.pth.tar")),
+        dir.join(format!("{arch}-random.pth.tar")),
+    );
+    rescaled(file, 2.0, &finer);
+    rescaled(file, 0.5, &coarser);
+    torch_zip::write(&random, &torch_zip::zoo_state_dict(arch, 8, 16));
+    vec![
+        (finer, 0.05),
+        (data(file), 0.013),
+        (random, 0.0018),
+        (coarser, 0.0035),
+    ]
+}
+
+#[test]
+fn several_checkpoints_make_one_network_per_quality() {
+    let input = image::open(data("input.png")).unwrap().to_rgb8();
+    let pixels = f64::from(input.width() * input.height());
+    let dir = tempfile::tempdir().unwrap();
+    for (arch, file) in ARCHS {
+        let checkpoints = four_checkpoints(arch, file, dir.path());
+        let set: Vec<(PathBuf, Options)> = checkpoints
+            .iter()
+            .map(|(path, lambda)| (path.clone(), Options::new(arch, *lambda)))
+            .collect();
+        let package = import::compressai_set(&set).unwrap();
+        // Ordered by λ; networks of different sizes side by side.
+        let networks = package.networks();
+        let lambdas: Vec<f64> = networks.iter().map(|n| n.metadata.lambdas[0]).collect();
+        assert_eq!(lambdas, [0.0018, 0.0035, 0.013, 0.05]);
+        let sizes: Vec<(usize, usize)> = networks
+            .iter()
+            .map(|n| (n.metadata.network.n, n.metadata.network.m))
+            .collect();
+        assert_eq!(sizes, [(8, 16), (16, 24), (16, 24), (16, 24)]);
+        assert_eq!(Package::from_bytes(&package.to_bytes()).unwrap(), package);
+        let codec = Codec::from_package(&package).unwrap();
+        assert_eq!(codec.decoder().network_count(), 4);
+
+        // Quality k codes as network k's own package codes at any quality: the same sections.
+        let mut ordered = checkpoints.clone();
+        ordered.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut streams = Vec::new();
+        for (k, (path, lambda)) in ordered.iter().enumerate() {
+            let q = (k + 1) as f32;
+            let alone = Codec::from_package(
+                &import::compressai(path, &Options::new(arch, *lambda)).unwrap(),
+            )
+            .unwrap();
+            let (ours, theirs) = (
+                codec.encode(&input, q).unwrap().bytes,
+                alone.encode(&input, 1.0).unwrap().bytes,
+            );
+            let (a, b) = (
+                Container::from_bytes(&ours, &LIMITS).unwrap(),
+                Container::from_bytes(&theirs, &LIMITS).unwrap(),
+            );
+            assert_eq!(a.tiles, b.tiles, "{arch}, quality {q}");
+            assert_eq!((a.header.quality, a.header.model), (q, codec.id()));
+            assert_eq!(codec.decode(&ours).unwrap(), alone.decode(&theirs).unwrap());
+            streams.push(ours);
+        }
+        // The trained networks: more bytes as quality rises, and on a photograph (where the
+        // small networks were trained to code well) a better picture.
+        let bytes: Vec<usize> = streams[1..].iter().map(|s| payload(s)).collect();
+        assert!(bytes.windows(2).all(|w| w[0] < w[1]), "{arch}: {bytes:?}");
+        let kodak = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/kodak");
+        if let Ok(photo) = image::open(kodak.join("kodim23.png")) {
+            let photo = photo.to_rgb8();
+            let rd: Vec<(usize, f64)> = (2..=4)
+                .map(|q| {
+                    let s = codec.encode(&photo, q as f32).unwrap().bytes;
+                    (payload(&s), psnr(&codec.decode(&s).unwrap(), &photo))
+                })
+                .collect();
+            eprintln!("{arch}: (bytes, PSNR) of qualities 2-4 on kodim23: {rd:?}");
+            assert!(
+                rd.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1),
+                "{arch}: {rd:?}"
+            );
+        }
+
+        // Refinement runs the burn network of the quality's own size (network 1: N = 8).
+        let refined = codec
+            .encode(
+                &input,
+                EncodeOptions::quality(1.0).refine(Refinement::steps(1)),
+            )
+            .unwrap()
+            .bytes;
+        assert_eq!(
+            codec.decode(&refined).unwrap().dimensions(),
+            input.dimensions()
+        );
+
+        // Only whole qualities 1..=4 name a network.
+        for q in [2.5, 1.01, 5.0] {
+            match codec.encode(&input, q) {
+                Err(e @ Error::NetworkQuality { .. }) => {
+                    let message = e.to_string();
+                    assert!(message.contains("4 networks"), "{message}");
+                    assert!(message.contains("gain units"), "{message}");
+                }
+                other => panic!("quality {q}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            codec.encode(&input, 9.0),
+            Err(Error::NetworkQuality { .. })
+        ));
+
+        // A target rate lands on the network whose stream is closest.
+        let bpp = |s: &[u8]| 8.0 * s.len() as f64 / pixels;
+        for k in [2, 3] {
+            let found = codec
+                .encode(
+                    &input,
+                    EncodeOptions::bits_per_pixel(bpp(&streams[k]) * 1.001),
+                )
+                .unwrap();
+            assert_eq!(found.quality, (k + 1) as f32, "{arch}");
+            assert_eq!(found.bytes, streams[k]);
+        }
+        let top = codec
+            .encode(
+                &input,
+                EncodeOptions::bits_per_pixel(bpp(&streams[3]) * 10.0),
+            )
+            .unwrap();
+        assert_eq!(top.quality, 4.0);
+    }
+}
+
+#[test]
+fn a_set_of_checkpoints_is_refused_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (arch, file) = ARCHS[0];
+    let finer = dir.path().join("finer.pth.tar");
+    rescaled(file, 2.0, &finer);
+    let with = |lambdas: &[f64]| -> Vec<(PathBuf, Options)> {
+        [data(file), finer.clone()]
+            .into_iter()
+            .zip(lambdas)
+            .map(|(p, &l)| (p, Options::new(arch, l)))
+            .collect()
+    };
+    match import::compressai_set(&with(&[0.013, 0.013])) {
+        Err(e @ ImportError::SameLambda { .. }) => {
+            assert!(e.to_string().contains("finer.pth.tar"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        import::compressai_set(&with(&[0.013, -1.0])),
+        Err(ImportError::Lambda(_))
+    ));
+    // One architecture per package.
+    let mixed = [
+        (data(ARCHS[0].1), Options::new(ARCHS[0].0, 0.01)),
+        (data(ARCHS[1].1), Options::new(ARCHS[1].0, 0.02)),
+    ];
+    assert!(matches!(
+        import::compressai_set(&mixed),
+        Err(ImportError::Package(
+            PackageError::MixedArchitectures { .. }
+        ))
+    ));
+    let nine: Vec<_> = (1..=9)
+        .map(|i| (data(file), Options::new(arch, 0.001 * f64::from(i))))
+        .collect();
+    assert!(matches!(
+        import::compressai_set(&nine),
+        Err(ImportError::Package(PackageError::NetworkCount(9)))
+    ));
+    // One checkpoint: the package `compressai` makes.
+    let one = import::compressai_set(&with(&[0.013])).unwrap();
+    let alone = import::compressai(&data(file), &Options::new(arch, 0.013)).unwrap();
+    assert_eq!(one.to_bytes(), alone.to_bytes());
+}
+
+#[test]
+fn the_command_imports_several_checkpoints_into_one_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let (arch, file) = ARCHS[0];
+    let (finer, coarser) = (
+        dir.path().join("finer.pth.tar"),
+        dir.path().join("coarser.pth.tar"),
+    );
+    rescaled(file, 2.0, &finer);
+    rescaled(file, 0.5, &coarser);
+    let pkg = dir.path().join("set.anselpkg");
+    let import = |lambdas: &str| {
+        let mut cmd = cargo_bin_cmd!("ansel");
+        cmd.args([
+            "import",
+            "compressai",
+            "--arch",
+            arch.name(),
+            "--lambda",
+            lambdas,
+        ])
+        .arg("-o")
+        .arg(&pkg)
+        .arg(&finer)
+        .arg(data(file))
+        .arg(&coarser);
+        cmd
+    };
+    import("0.05,0.013")
+        .assert()
+        .failure()
+        .stderr(contains("3 checkpoints and 2 λ"));
+    import("0.05,0.013,0.05")
+        .assert()
+        .failure()
+        .stderr(contains("both given λ = 0.05"));
+    assert!(!pkg.exists());
+    let out = import("0.05,0.013,0.0035")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let at = |s: &str| out.find(s).unwrap_or_else(|| panic!("{s:?} not in {out}"));
+    assert!(at("quality 1: ") < at("coarser.pth.tar"), "{out}");
+    assert!(at("coarser.pth.tar") < at("quality 2: "), "{out}");
+    assert!(at("quality 3: ") < at("finer.pth.tar"), "{out}");
+
+    let model = |json: bool| {
+        let mut cmd = cargo_bin_cmd!("ansel");
+        cmd.args(["model", "--model"]).arg(&pkg);
+        if json {
+            cmd.arg("--json");
+        }
+        String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+    };
+    let text = model(false);
+    for line in [
+        "networks   3, one per quality 1..3",
+        "quality 1  ",
+        "quality 3  ",
+        "N=16 M=24",
+        "λ 0.0035",
+    ] {
+        assert!(text.contains(line), "{line:?} not in {text}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&model(true)).unwrap();
+    let networks = json["networks"].as_array().unwrap();
+    assert_eq!(networks.len(), 3);
+    assert_eq!(networks[2]["quality"], 3);
+    assert_eq!(networks[2]["lambdas"][0], 0.05);
+
+    // A fractional quality: a clear error, nothing written; a whole one codes.
+    let stream = dir.path().join("out.ansel");
+    let encode = |args: &[&str]| {
+        let mut cmd = cargo_bin_cmd!("ansel");
+        cmd.args(["encode", "--model"])
+            .arg(&pkg)
+            .args(args)
+            .arg(data("input.png"))
+            .arg("-o")
+            .arg(&stream);
+        cmd
+    };
+    encode(&["-q", "2.5"])
+        .assert()
+        .failure()
+        .stderr(contains("3 networks, one per quality 1 to 3"))
+        .stderr(contains("quality 2.5 is none of them"));
+    assert!(!stream.exists());
+    encode(&["-q", "2"]).assert().success();
+    let codec = Codec::from_package(&Package::read(&pkg).unwrap()).unwrap();
+    let input = image::open(data("input.png")).unwrap().to_rgb8();
+    let bytes = std::fs::read(&stream).unwrap();
+    assert_eq!(bytes, codec.encode(&input, 2.0).unwrap().bytes);
+    // --target-bpp at quality 3's rate finds it.
+    let bpp = 8.0 * codec.encode(&input, 3.0).unwrap().bytes.len() as f64
+        / f64::from(input.width() * input.height());
+    encode(&["--force", "--target-bpp", &bpp.to_string(), "-v"])
+        .assert()
+        .success()
+        .stderr(contains("quality 3.000"));
+
+    // `ansel eval` codes each network's quality unless told otherwise.
+    let dataset = dir.path().join("dataset");
+    std::fs::create_dir(&dataset).unwrap();
+    // MS-SSIM needs a shorter side of at least 161 pixels.
+    image::RgbImage::from_fn(176, 176, |x, y| {
+        image::Rgb([(x * 3 / 2) as u8, (y + x / 4) as u8, ((x * y) % 97) as u8])
+    })
+    .save(dataset.join("im.png"))
+    .unwrap();
+    let results = dir.path().join("results.json");
+    cargo_bin_cmd!("ansel")
+        .args(["eval", "--dataset"])
+        .arg(&dataset)
+        .arg("--model")
+        .arg(&pkg)
+        .arg("--json")
+        .arg(&results)
+        .assert()
+        .success();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+    assert_eq!(
+        json["results"]["quality"],
+        serde_json::json!([1.0, 2.0, 3.0])
+    );
+    let bpp = json["results"]["bpp"].as_array().unwrap();
+    assert!(
+        bpp[0].as_f64() < bpp[1].as_f64() && bpp[1].as_f64() < bpp[2].as_f64(),
+        "{bpp:?}"
+    );
 }

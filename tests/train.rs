@@ -181,7 +181,8 @@ fn export_is_deterministic_and_codes_awkward_sizes() {
     let loaded = Package::from_bytes(&bytes).unwrap();
     assert_eq!(loaded, a);
     let reloaded =
-        ansel::model::load_package_weights(&loaded.weights, state.network, &device).unwrap();
+        ansel::model::load_package_weights(&loaded.networks()[0].weights, state.network, &device)
+            .unwrap();
     let c = export::export(&reloaded, state.network, &state.lambdas, &prov).unwrap();
     assert_eq!(
         c.to_bytes(),
@@ -271,7 +272,16 @@ fn a_new_ladder_moves_the_gains() {
         checkpoint::load_init(&pkg_path, state.network, &DEFAULT_LADDER, &device).unwrap();
     assert_eq!(m, state.network.m);
     let new_pkg = export::export(&moved, state.network, &DEFAULT_LADDER, &prov).unwrap();
-    assert_eq!(new_pkg.metadata.lambdas, DEFAULT_LADDER.to_vec());
+    assert_eq!(new_pkg.metadata().lambdas, DEFAULT_LADDER.to_vec());
+    // A package of one network per quality seeds no run: training continues one network.
+    let set_path = tmp.path().join("set.anselpkg");
+    let set = ansel::Package::bundle([old_pkg.clone(), new_pkg.clone()]).unwrap();
+    std::fs::write(&set_path, set.to_bytes()).unwrap();
+    let err = checkpoint::load_init(&set_path, state.network, &DEFAULT_LADDER, &device)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds 2 networks"), "{err}");
     let (old_codec, new_codec) = (
         Codec::from_package(&old_pkg).unwrap(),
         Codec::from_package(&new_pkg).unwrap(),
@@ -359,7 +369,7 @@ fn init_widens_a_narrower_latent() {
     let wide_config = NetworkConfig::new(8, 12);
     let (wide_pkg, m) = widened_package(&pkg_path, wide_config, &state.lambdas);
     assert_eq!(m, state.network.m);
-    assert_eq!(wide_pkg.metadata.network, wide_config);
+    assert_eq!(wide_pkg.metadata().network, wide_config);
     assert_decodes_alike(&narrow_pkg, &wide_pkg);
 
     // Training continues from it, and the run remembers where the new channels start (their
@@ -395,7 +405,7 @@ fn init_widens_narrower_transforms() {
     let (pkg_path, narrow_pkg, state) = narrow_package(tmp.path(), &data);
     let wide_config = state.network.with_transform_n(16);
     let (wide_pkg, _) = widened_package(&pkg_path, wide_config, &state.lambdas);
-    assert_eq!(wide_pkg.metadata.network.transform_channels(), 16);
+    assert_eq!(wide_pkg.metadata().network.transform_channels(), 16);
     assert_decodes_alike(&narrow_pkg, &wide_pkg);
 
     let mut wider = tiny_config(3);
@@ -426,7 +436,7 @@ fn init_adds_a_context_model() {
     let (pkg_path, plain_pkg, state) = narrow_package(tmp.path(), &data);
     let context_config = state.network.with_context(true);
     let (context_pkg, _) = widened_package(&pkg_path, context_config, &state.lambdas);
-    assert!(context_pkg.metadata.network.context);
+    assert!(context_pkg.metadata().network.context);
     assert_decodes_alike(&plain_pkg, &context_pkg);
 
     let mut config = tiny_config(3);
@@ -435,7 +445,7 @@ fn init_adds_a_context_model() {
     assert_eq!(train_from(&pkg_path, &config, &data, &out), 3);
     let trained_path = tmp.path().join("context.anselpkg");
     let (trained, _) = export_latest(&out, &trained_path);
-    assert!(trained.metadata.network.context);
+    assert!(trained.metadata().network.context);
     let codec = Codec::from_package(&trained).unwrap();
     let img = gradient_image();
     let decoded = codec

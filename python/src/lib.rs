@@ -57,7 +57,9 @@ create_exception!(
 fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
     match e {
-        Error::Quality(_) | Error::TargetRate(_) => PyValueError::new_err(msg),
+        Error::Quality(_) | Error::NetworkQuality { .. } | Error::TargetRate(_) => {
+            PyValueError::new_err(msg)
+        }
         Error::WrongModel { .. } => WrongModelError::new_err(msg),
         Error::Format(_)
         | Error::Entropy(_)

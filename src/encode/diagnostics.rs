@@ -38,14 +38,13 @@ impl Codec {
     /// quantised latents, as in CompressAI's `forward`) with the bytes the entropy coder
     /// actually writes for `image` at `quality`.
     pub fn rate_report(&self, image: &RgbImage, quality: f32) -> Result<RateReport, Error> {
-        crate::quality::check(quality)?;
         let stream = self.encode_at(image, quality, Refinement::NONE)?;
         let container = Container::from_bytes(&stream, &LIMITS)?;
         let tile = &container.tiles[0];
         let len = |k| tile.section(k).map_or(0, |s| s.len());
         let (planes, ph, pw) = crate::pixels::to_padded_planes(image);
         let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
-        let network = self.network()?;
+        let network = self.network(quality)?;
         let gains = network.gains_for_quality(quality, &self.device);
         let y = network.analyse(x, &gains);
         let z = network.hyper_analyse(y.clone(), &gains);

@@ -21,7 +21,7 @@ use crate::package::{ModelMetadata, Package, PackageError};
 use crate::pixels::to_padded_map;
 #[cfg(feature = "burn")]
 use crate::pixels::to_padded_planes;
-use crate::quality::{self, Ladder};
+use crate::quality::Ladder;
 use crate::Error;
 
 #[cfg(all(feature = "eval", feature = "burn"))]
@@ -48,23 +48,30 @@ pub use options::{EncodeOptions, Encoded, Rate, Refinement};
 #[derive(Debug, Clone)]
 pub struct Codec {
     pub(crate) decoder: Decoder,
-    /// `g_a` and `h_a` on the host kernels, for plain encodes on the CPU.
-    pub(crate) analysis: crate::portable::AnalysisModel,
-    /// Whether plain encodes use [`Codec::analysis`] (else the burn network on `device`).
+    /// The encoder of each of the package's networks, in the decoder's order.
+    pub(crate) encoders: Vec<NetworkEncoder>,
+    /// Whether plain encodes use the host analysis (else the burn network on `device`).
     pub(crate) host_analysis: bool,
-    /// Learned parameters of the whole network.
-    parameters: usize,
-    /// The burn network on `device`, loaded from `weights` the first time refinement or a
-    /// GPU needs it (a plain CPU encode never does).
+    /// Learned parameters of each network.
+    parameters: Vec<usize>,
+    #[cfg(feature = "burn")]
+    pub(crate) device: Device,
+}
+
+/// What encoding needs of one network of a package besides its decoder.
+#[derive(Debug, Clone)]
+pub(crate) struct NetworkEncoder {
+    /// `g_a` and `h_a` on the host kernels, for plain encodes on the CPU.
+    pub analysis: crate::portable::AnalysisModel,
+    /// The burn network on the codec's device, loaded from `weights` the first time
+    /// refinement or a GPU needs it (a plain CPU encode never does).
     #[cfg(feature = "burn")]
     network: std::sync::OnceLock<Network>,
     #[cfg(feature = "burn")]
     weights: std::sync::Arc<[u8]>,
-    #[cfg(feature = "burn")]
-    pub(crate) device: Device,
     /// λ of each quality rung (what refinement weighs distortion with).
     #[cfg_attr(not(feature = "burn"), allow(dead_code))]
-    pub(crate) ladder: Ladder,
+    pub ladder: Ladder,
 }
 
 impl Codec {
@@ -75,33 +82,36 @@ impl Codec {
 
     /// The codec of a model package, on the CPU.
     pub fn from_package(package: &Package) -> Result<Self, Error> {
-        #[cfg(feature = "burn")]
-        let device = Device::flex();
-        let ladder: Ladder = package
-            .metadata
-            .lambdas
-            .as_slice()
-            .try_into()
-            .ok()
-            .filter(|l: &Ladder| l.iter().all(|v| v.is_finite() && *v > 0.0))
-            .ok_or_else(|| PackageError::Lambdas(package.metadata.lambdas.clone()))?;
-        let weights =
-            crate::package::weights::Weights::parse(&package.weights, package.metadata.network)?;
+        let mut parameters = Vec::new();
+        let mut encoders = Vec::new();
+        for network in package.networks() {
+            let metadata = &network.metadata;
+            let ladder: Ladder = metadata
+                .lambdas
+                .as_slice()
+                .try_into()
+                .ok()
+                .filter(|l: &Ladder| l.iter().all(|v| v.is_finite() && *v > 0.0))
+                .ok_or_else(|| PackageError::Lambdas(metadata.lambdas.clone()))?;
+            let weights =
+                crate::package::weights::Weights::parse(&network.weights, metadata.network)?;
+            parameters.push(weights.parameter_count());
+            encoders.push(NetworkEncoder {
+                analysis: crate::portable::AnalysisModel::from_weights(&weights, metadata.network)?,
+                #[cfg(feature = "burn")]
+                network: std::sync::OnceLock::new(),
+                #[cfg(feature = "burn")]
+                weights: network.weights.as_slice().into(),
+                ladder,
+            });
+        }
         Ok(Self {
             decoder: Decoder::from_package(package)?,
-            analysis: crate::portable::AnalysisModel::from_weights(
-                &weights,
-                package.metadata.network,
-            )?,
+            encoders,
             host_analysis: true,
-            parameters: weights.parameter_count(),
+            parameters,
             #[cfg(feature = "burn")]
-            network: std::sync::OnceLock::new(),
-            #[cfg(feature = "burn")]
-            weights: package.weights.as_slice().into(),
-            #[cfg(feature = "burn")]
-            device,
-            ladder,
+            device: Device::flex(),
         })
     }
 
@@ -111,33 +121,42 @@ impl Codec {
     /// there entirely, to the same pixels on every machine.
     pub fn on_device(self, selected: &SelectedDevice) -> Self {
         let device = selected.device().clone();
-        let network = std::sync::OnceLock::new();
-        if let Some(loaded) = self.network.get() {
-            let _ = network.set(loaded.clone().to_device(&device));
-        }
+        let encoders = self
+            .encoders
+            .into_iter()
+            .map(|encoder| {
+                let network = std::sync::OnceLock::new();
+                if let Some(loaded) = encoder.network.get() {
+                    let _ = network.set(loaded.clone().to_device(&device));
+                }
+                NetworkEncoder { network, ..encoder }
+            })
+            .collect();
         Self {
-            network,
+            encoders,
             device,
             host_analysis: !selected.is_gpu(),
             ..self
         }
     }
 
-    /// The burn network on the codec's device, loaded on first use.
+    /// The burn network that codes `quality`, on the codec's device, loaded on first use.
     #[cfg(feature = "burn")]
-    pub(crate) fn network(&self) -> Result<&Network, Error> {
-        if let Some(network) = self.network.get() {
+    pub(crate) fn network(&self, quality: f32) -> Result<&Network, Error> {
+        let k = self.decoder.network_index(quality)?;
+        let encoder = &self.encoders[k];
+        if let Some(network) = encoder.network.get() {
             return Ok(network);
         }
-        let config = self.metadata().network;
-        let network = crate::model::load_package_weights(&self.weights, config, &self.device)?;
-        Ok(self.network.get_or_init(|| network))
+        let config = self.decoder.networks[k].metadata.network;
+        let network = crate::model::load_package_weights(&encoder.weights, config, &self.device)?;
+        Ok(encoder.network.get_or_init(|| network))
     }
 
-    /// Replaces the burn network (tests that perturb it).
+    /// Replaces the burn network of a single-network codec (tests that perturb it).
     #[cfg(all(test, feature = "burn"))]
     pub(crate) fn set_network(&mut self, network: Network) {
-        self.network = std::sync::OnceLock::from(network);
+        self.encoders[0].network = std::sync::OnceLock::from(network);
     }
 
     /// The decoder of this codec's model.
@@ -150,14 +169,20 @@ impl Codec {
         self.decoder.id()
     }
 
-    /// Metadata of the package.
+    /// Metadata of the package's first network (see [`Decoder::metadata`]).
     pub fn metadata(&self) -> &ModelMetadata {
         self.decoder.metadata()
     }
 
-    /// Number of learned parameters of the network (transforms, gains, density of z).
+    /// Number of learned parameters of the package's networks, all together (transforms,
+    /// gains, density of z).
     pub fn parameter_count(&self) -> usize {
-        self.parameters
+        self.parameters.iter().sum()
+    }
+
+    /// Number of learned parameters of each network, in quality order.
+    pub fn parameter_counts(&self) -> &[usize] {
+        &self.parameters
     }
 
     /// Compresses an image into an `.ansel` stream: at a quality (`4.0` or
@@ -165,7 +190,9 @@ impl Codec {
     /// ([`EncodeOptions::bits_per_pixel`], a search of typically 3 or 4 encodes, see
     /// `src/encode/rate_search.rs`), optionally refining the latent first
     /// ([`EncodeOptions::refine`]: slower, by about four plain encodes per step, and never
-    /// worse by the model's own rate-distortion measure).
+    /// worse by the model's own rate-distortion measure). A package of one network per quality
+    /// ([`Decoder::network_count`] of 2 or more) codes the whole qualities 1 to K only: any
+    /// other is [`Error::NetworkQuality`].
     ///
     /// ```
     /// use ansel::{EncodeOptions, Refinement};
@@ -204,7 +231,7 @@ impl Codec {
         quality: f32,
         refinement: Refinement,
     ) -> Result<Vec<u8>, Error> {
-        quality::check(quality)?;
+        let k = self.decoder.network_index(quality)?;
         let (width, height) = image.dimensions();
         let header = Header {
             width,
@@ -216,7 +243,7 @@ impl Codec {
             tile_height: height,
         };
         header.validate(&LIMITS)?;
-        let decoder = &self.decoder;
+        let decoder = &self.decoder.networks[k];
         // The plain encode runs its transforms on the host kernels; refinement (which needs
         // gradients) and a GPU run them in burn.
         let host = self.host_analysis && !refinement.is_active();
@@ -225,8 +252,8 @@ impl Codec {
             return Err(Error::NeedsBurn);
         }
         let (y, [m, yh, yw], z_symbols, z_shape, side) = if host {
-            let y = self.host_latent(&to_padded_map(image), quality);
-            let (z_symbols, z_shape) = self.host_hyper_symbols(&y, quality);
+            let y = self.host_latent(k, &to_padded_map(image), quality);
+            let (z_symbols, z_shape) = self.host_hyper_symbols(k, &y, quality);
             let side = decoder
                 .coder
                 .side_information(&decoder.model, &z_symbols, z_shape, quality);
@@ -237,14 +264,14 @@ impl Codec {
                 let (planes, ph, pw) = to_padded_planes(image);
                 let x =
                     Tensor::<4>::from_data(TensorData::new(planes, [1, 3, ph, pw]), &self.device);
-                let network = self.network()?;
+                let network = self.network(quality)?;
                 let gains = network.gains_for_quality(quality, &self.device);
                 let x_padded = x.clone();
                 // Refining holds the whole image's activations anyway (it runs g_s on the device).
                 let y = if refinement.is_active() {
                     network.analyse(x, &gains)
                 } else {
-                    network.analyse_bands(x, &gains, self.band_rows(pw))
+                    network.analyse_bands(x, &gains, self.band_rows(k, pw))
                 };
                 let z = network.hyper_analyse(y.clone(), &gains);
                 let [_, n, zh, zw] = z.dims();
@@ -258,7 +285,7 @@ impl Codec {
                 let problem = refine::Problem {
                     network,
                     gains: &gains,
-                    lambda: quality::lambda_for_quality(&self.ladder, quality),
+                    lambda: crate::quality::lambda_for_quality(&self.encoders[k].ladder, quality),
                     x: x_padded,
                     hyper: map_to_tensor(&side.raw, &self.device),
                     height: height as usize,
@@ -298,35 +325,40 @@ impl Codec {
 }
 
 impl Codec {
-    /// Latent rows per band of an image padded to `pw` pixels wide: the decoder's bands.
-    fn band_rows(&self, pw: usize) -> usize {
-        let decoder = &self.decoder;
-        decoder
-            .model
-            .synthesis
-            .band_rows(pw / crate::architecture::LATENT_STRIDE, decoder.band_bytes)
+    /// Latent rows per band of an image padded to `pw` pixels wide, for network `k`: the
+    /// decoder's bands.
+    fn band_rows(&self, k: usize, pw: usize) -> usize {
+        self.decoder.networks[k].model.synthesis.band_rows(
+            pw / crate::architecture::LATENT_STRIDE,
+            self.decoder.band_bytes,
+        )
     }
 
-    /// `g_a` on the host kernels, in bands: the latent of padded pixels `x`, times its gain.
+    /// `g_a` of network `k` on the host kernels, in bands: the latent of padded pixels `x`,
+    /// times its gain.
     pub(crate) fn host_latent(
         &self,
+        k: usize,
         x: &crate::portable::Map,
         quality: f32,
     ) -> crate::portable::Map {
-        let host = &self.analysis;
+        let host = &self.encoders[k].analysis;
         host.analysis
-            .forward_bands(x, &host.latent_gain(quality), self.band_rows(x.w))
+            .forward_bands(x, &host.latent_gain(quality), self.band_rows(k, x.w))
     }
 
-    /// `h_a` on the host kernels, then z's symbols and shape `[n, h, w]`.
+    /// `h_a` of network `k` on the host kernels, then z's symbols and shape `[n, h, w]`.
     pub(crate) fn host_hyper_symbols(
         &self,
+        k: usize,
         y: &crate::portable::Map,
         quality: f32,
     ) -> (Vec<i32>, [usize; 3]) {
-        let host = &self.analysis;
+        let host = &self.encoders[k].analysis;
         let z = host.hyper.forward(y, &host.hyper_gain(quality));
-        let symbols = self.decoder.coder.z_symbols(&z.to_planar(), z.h * z.w);
+        let symbols = self.decoder.networks[k]
+            .coder
+            .z_symbols(&z.to_planar(), z.h * z.w);
         (symbols, [z.c, z.h, z.w])
     }
 }
@@ -367,11 +399,15 @@ mod tests {
     /// The embedded model's network without its context model, and its ladder.
     fn plain_default() -> (Network, Ladder) {
         let package = Package::from_bytes(DEFAULT_PACKAGE).unwrap();
-        let config = package.metadata.network;
-        let network = crate::model::load_package_weights(&package.weights, config, &Device::flex())
-            .unwrap()
-            .without_context();
-        let ladder = package.metadata.lambdas.as_slice().try_into().unwrap();
+        let config = package.metadata().network;
+        let network = crate::model::load_package_weights(
+            &package.networks()[0].weights,
+            config,
+            &Device::flex(),
+        )
+        .unwrap()
+        .without_context();
+        let ladder = package.metadata().lambdas.as_slice().try_into().unwrap();
         (network, ladder)
     }
 
@@ -469,13 +505,13 @@ mod tests {
             l[3] = -1.0;
             l
         }] {
-            package.metadata.lambdas = lambdas;
+            package.metadata_mut().lambdas = lambdas;
             match Codec::from_package(&package) {
                 Err(Error::Package(PackageError::Lambdas(l))) => {
-                    assert_eq!(l, package.metadata.lambdas)
+                    assert_eq!(l, package.metadata().lambdas)
                 }
                 Err(other) => panic!("expected a model error, got {other:?}"),
-                Ok(_) => panic!("accepted λ {:?}", package.metadata.lambdas),
+                Ok(_) => panic!("accepted λ {:?}", package.metadata().lambdas),
             }
         }
     }
@@ -549,8 +585,7 @@ mod tests {
             let y_hat = network.analyse(x.clone(), &gains).round();
             let [_, m, h, w] = y_hat.dims();
             let device = to_vec(network.synthesise(y_hat.clone(), &gains));
-            let host = codec
-                .decoder
+            let host = codec.decoder.networks[0]
                 .model
                 .synthesis
                 .forward(&to_vec(y_hat), [m, h, w], &to_vec(gains.latent_inv))
@@ -577,22 +612,22 @@ mod tests {
         // σ of every latent element exactly as the decoder computes it.
         let container = Container::from_bytes(&stream, &LIMITS).unwrap();
         let (ph, pw) = (padded_len(80) as usize, padded_len(96) as usize);
-        let (_, [n, zh, zw]) = encoder.network().unwrap().latent_shapes(ph, pw);
+        let (_, [n, zh, zw]) = encoder.network(4.0).unwrap().latent_shapes(ph, pw);
         let z = entropy::decode(
             container.tiles[0]
                 .section(SectionKind::HyperLatent)
                 .unwrap(),
             &entropy::channel_indexes(n, zh * zw),
-            &encoder.decoder.coder.z_tables,
+            &encoder.decoder.networks[0].coder.z_tables,
         )
         .unwrap();
         let plane = zh * zw;
         let z_hat: Vec<f32> = z
             .iter()
             .enumerate()
-            .map(|(i, &s)| s as f32 + encoder.decoder.coder.z_medians[i / plane])
+            .map(|(i, &s)| s as f32 + encoder.decoder.networks[0].coder.z_medians[i / plane])
             .collect();
-        let model = &encoder.decoder.model;
+        let model = &encoder.decoder.networks[0].model;
         let raw = model
             .hyper
             .forward(&z_hat, [n, zh, zw], &model.hyper_gain_inv(4.0));
@@ -601,16 +636,15 @@ mod tests {
         // Move the threshold of the smallest σ's table just below it: that element (and
         // only elements with the same table and σ above the new threshold) changes table.
         let sigma = sigmas.iter().copied().fold(f32::INFINITY, f32::min);
-        let i = encoder.decoder.coder.scales.index(sigma) as usize;
+        let i = encoder.decoder.networks[0].coder.scales.index(sigma) as usize;
         let mut decoder = codec_of(&network, &ladder);
-        decoder.decoder.coder.scales = encoder
-            .decoder
+        decoder.decoder.networks[0].coder.scales = encoder.decoder.networks[0]
             .coder
             .scales
             .with_threshold(i, sigma.next_down());
         assert_ne!(
-            decoder.decoder.coder.scales.indexes(&sigmas),
-            encoder.decoder.coder.scales.indexes(&sigmas)
+            decoder.decoder.networks[0].coder.scales.indexes(&sigmas),
+            encoder.decoder.networks[0].coder.scales.indexes(&sigmas)
         );
         match decoder.decode(&stream) {
             Err(Error::IndexMismatch { stream, derived }) => assert_ne!(stream, derived),
@@ -640,7 +674,7 @@ mod tests {
             let gains = network.gains_for_quality(q, &codec.device);
             let y = network.analyse(x.clone(), &gains);
             let z = network.hyper_analyse(y.clone(), &gains);
-            let host = &codec.analysis;
+            let host = &codec.encoders[0].analysis;
             let y_host = host
                 .analysis
                 .forward(&to_padded_map(&image), &host.latent_gain(q));

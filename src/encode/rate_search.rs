@@ -10,6 +10,10 @@
 //! below the rate of quality 1 gives quality 1, one above the rate of quality 8 gives
 //! quality 8. The result is deterministic, and the stream is the one encoding at the returned
 //! quality gives.
+//!
+//! A package of one network per quality codes whole qualities only: the search bisects them
+//! (their rate grows with the network's λ), then returns the closest of the two around the
+//! target, in typically 3 or 4 encodes.
 
 use image::RgbImage;
 
@@ -29,6 +33,10 @@ pub(super) fn search(
         return Err(Error::TargetRate(target_bpp));
     }
     check_dimensions(image.width(), image.height())?;
+    let networks = codec.decoder.network_count();
+    if networks > 1 {
+        return search_networks(codec, image, target_bpp, refinement, networks);
+    }
     const START: f32 = 4.0;
     // d ln(bpp) / d quality before two tries measure it.
     const SLOPE: f64 = 0.25;
@@ -91,4 +99,50 @@ pub(super) fn search(
     }
     let (stream, quality, _) = best.expect("at least one try");
     Ok((stream, quality))
+}
+
+/// The search over the whole qualities 1..=`networks` of a package of one network per quality.
+fn search_networks(
+    codec: &Codec,
+    image: &RgbImage,
+    target_bpp: f64,
+    refinement: Refinement,
+    networks: usize,
+) -> Result<(Vec<u8>, f32), Error> {
+    let pixels = image.width() as f64 * image.height() as f64;
+    let goal = target_bpp.ln();
+    // (stream, ln bpp) of each quality tried.
+    let mut tried: Vec<Option<(Vec<u8>, f64)>> = vec![None; networks + 1];
+    let mut try_at = |q: usize| -> Result<f64, Error> {
+        if let Some((_, rate)) = &tried[q] {
+            return Ok(*rate);
+        }
+        let stream = codec.encode_at(image, q as f32, refinement)?;
+        let rate = (8.0 * stream.len() as f64 / pixels).ln();
+        tried[q] = Some((stream, rate));
+        Ok(rate)
+    };
+    // The lowest quality at or above the target lies in lo..=hi (hi + 1: none is).
+    let (mut lo, mut hi) = (1, networks);
+    while lo <= hi {
+        let mid = (lo + hi) / 2;
+        if try_at(mid)? < goal {
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    // Both neighbours of the target, where they exist.
+    for q in [lo.saturating_sub(1), lo] {
+        if (1..=networks).contains(&q) {
+            try_at(q)?;
+        }
+    }
+    let (quality, (stream, _)) = tried
+        .into_iter()
+        .enumerate()
+        .filter_map(|(q, t)| Some((q, t?)))
+        .min_by(|a, b| (a.1 .1 - goal).abs().total_cmp(&(b.1 .1 - goal).abs()))
+        .expect("at least one try");
+    Ok((stream, quality as f32))
 }

@@ -152,6 +152,14 @@ pub fn load_init(
         return Ok((network, config.m));
     }
     let package = crate::package::Package::from_bytes(&bytes).map_err(|e| err(e.to_string()))?;
+    // Training continues one network, whose gains code every quality.
+    let [package] = package.networks() else {
+        return Err(err(format!(
+            "the package holds {} networks, one per quality: training starts from a package \
+             of one",
+            package.networks().len()
+        )));
+    };
     let stored = package.metadata.network;
     // A run may ask for more latent channels, or wider transforms, than the package has: the
     // network is widened (`Network::widened` refuses any other change of shape).

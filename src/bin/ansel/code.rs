@@ -31,7 +31,8 @@ in all.
 --target-bpp encodes several times, searching the continuous quality scale (bracketing, then \
 interpolation and bisection) for the file size closest to the target; `-v` shows the quality \
 found. A target below what quality 1 reaches gives quality 1, one above quality 8 gives \
-quality 8.
+quality 8. With a package of one network per quality it searches the whole qualities, which \
+are all such a package codes.
 
 `-` as INPUT reads standard input, and then the output goes to standard output unless -o is \
 given; `-o -` writes standard output. Outputs are written to a temporary file and renamed, \

@@ -44,9 +44,10 @@ pub struct EvalArgs {
         "dataset", "qualities", "model", "json", "per_image", "name", "limit", "jobs", "device", "refine",
     ])]
     results: Option<PathBuf>,
-    /// Qualities to code at, comma-separated (1 to 8, fractions allowed).
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,6,7,8")]
-    qualities: Vec<f32>,
+    /// Qualities to code at, comma-separated (1 to 8, fractions allowed; for a package of one
+    /// network per quality, its whole qualities) [default: 1 to 8, or each network's quality].
+    #[arg(long, value_delimiter = ',')]
+    qualities: Option<Vec<f32>>,
     /// Model package to use instead of the embedded default model.
     #[arg(long, value_name = "PKG")]
     model: Option<PathBuf>,
@@ -182,8 +183,17 @@ fn measure(a: &EvalArgs, dataset: &Path, started: Instant) -> Result<Measured> {
     .on_device(&device);
     let images = harness::load_dataset(dataset, a.limit)?;
     warn_conversions(&images);
+    // Every rung, or every network of a package of one per quality.
+    let rungs = match codec.decoder().network_count() {
+        1 => ansel::quality::RUNGS,
+        k => k,
+    };
+    let qualities = a
+        .qualities
+        .clone()
+        .unwrap_or_else(|| (1..=rungs).map(|q| q as f32).collect());
     let options = HarnessOptions {
-        qualities: a.qualities.clone(),
+        qualities: qualities.clone(),
         jobs: a.jobs as usize,
         refinement: Refinement::steps(a.refine),
     };
@@ -200,6 +210,7 @@ fn measure(a: &EvalArgs, dataset: &Path, started: Instant) -> Result<Measured> {
 
     let (description, meta) = describe(
         a,
+        &qualities,
         dataset,
         &codec,
         device.description(),
@@ -323,6 +334,7 @@ fn dataset_name(dir: &Path) -> String {
 /// definitions of the numbers, machine.
 fn describe(
     a: &EvalArgs,
+    qualities: &[f32],
     dataset: &Path,
     codec: &Codec,
     device: &str,
@@ -332,11 +344,17 @@ fn describe(
     let m = codec.metadata();
     let command = shell_words(std::env::args());
     let dataset = dataset_name(dataset);
-    let qualities: Vec<String> = a.qualities.iter().map(|q| q.to_string()).collect();
+    let qualities: Vec<String> = qualities.iter().map(|q| q.to_string()).collect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let networks = codec.decoder().network_count();
     let model = format!(
-        "model {} ({} training steps, {}{})",
+        "model {} ({}{} training steps, {}{})",
         codec.id(),
+        if networks > 1 {
+            format!("{networks} networks, one per quality; the first: ")
+        } else {
+            String::new()
+        },
         m.steps,
         m.network,
         if m.note.is_empty() {

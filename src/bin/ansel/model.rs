@@ -67,7 +67,7 @@ pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
         let mut package = ansel::train::export::convert_v1(&bytes)
             .map_err(|e| format!("{}: {e}", input.display()))?;
         if let Some(note) = note {
-            package.metadata.note = note;
+            package.metadata_mut().note = note;
         }
         // The converted package must load, and under the old id.
         let codec = write_package(&package, &output, force)?;
@@ -88,7 +88,29 @@ pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
         .model
         .as_ref()
         .map_or_else(|| "embedded".to_string(), |p| p.display().to_string());
+    let networks: Vec<_> = codec.decoder().network_metadata().collect();
+    let k = networks.len();
+    let hyperprior = |m: &ansel::ModelMetadata| match m.network.hyperprior {
+        ansel::Hyperprior::MeanScale => "mean-scale hyperprior",
+        ansel::Hyperprior::ScaleOnly => "scale hyperprior (means zero)",
+    };
     if a.json {
+        let described: Vec<_> = networks
+            .iter()
+            .zip(codec.parameter_counts())
+            .enumerate()
+            .map(|(i, (m, parameters))| {
+                serde_json::json!({
+                    // A single network codes every quality.
+                    "quality": (k > 1).then_some(i + 1),
+                    "arch": m.arch,
+                    "network": m.network,
+                    "parameters": parameters,
+                    "lambdas": m.lambdas,
+                    "note": m.note,
+                })
+            })
+            .collect();
         let v = serde_json::json!({
             "package": source,
             "id": codec.id().to_string(),
@@ -99,17 +121,34 @@ pub fn run(a: ModelArgs) -> Result<(), Box<dyn std::error::Error>> {
             "train_seconds": m.train_seconds,
             "dataset_hash": m.dataset_hash,
             "note": m.note,
+            "networks": described,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     outln!("model      {} ({source})", codec.id());
-    let hyperprior = match m.network.hyperprior {
-        ansel::Hyperprior::MeanScale => "mean-scale hyperprior",
-        ansel::Hyperprior::ScaleOnly => "scale hyperprior (means zero)",
-    };
+    if k > 1 {
+        outln!(
+            "networks   {k}, one per quality 1..{k} (whole qualities only), {} parameters in all",
+            codec.parameter_count()
+        );
+        for (i, (m, parameters)) in networks.iter().zip(codec.parameter_counts()).enumerate() {
+            outln!(
+                "quality {}  {}, {}, λ {}, {parameters} parameters",
+                i + 1,
+                hyperprior(m),
+                m.network,
+                m.lambdas[0]
+            );
+            if !m.note.is_empty() {
+                outln!("           {}", m.note);
+            }
+        }
+        return Ok(());
+    }
     outln!(
-        "network    {hyperprior}, {}, {} parameters",
+        "network    {}, {}, {} parameters",
+        hyperprior(m),
         m.network,
         codec.parameter_count()
     );

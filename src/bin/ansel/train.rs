@@ -287,7 +287,7 @@ pub fn run_export(a: ExportArgs) -> Result<(), Box<dyn std::error::Error>> {
         if averaged { " (weight average)" } else { "" },
         state.step,
         ansel::codec_format::ModelId {
-            arch: package.metadata.arch,
+            arch: package.metadata().arch,
             hash: package.id()
         },
         a.output.display()
