@@ -589,6 +589,9 @@ fn the_command_imports_several_checkpoints_into_one_package() {
     let input = image::open(data("input.png")).unwrap().to_rgb8();
     let bytes = std::fs::read(&stream).unwrap();
     assert_eq!(bytes, codec.encode(&input, 2.0).unwrap().bytes);
+    // Without -q: the default quality's place on the scale, quality 2 of 3.
+    encode(&["--force"]).assert().success();
+    assert_eq!(std::fs::read(&stream).unwrap(), bytes);
     // --target-bpp at quality 3's rate finds it.
     let bpp = 8.0 * codec.encode(&input, 3.0).unwrap().bytes.len() as f64
         / f64::from(input.width() * input.height());

@@ -55,6 +55,15 @@ same pixels wherever it is decoded, whatever device encoded it.";
 /// the rate JPEG's usual defaults spend.
 const DEFAULT_QUALITY: f32 = 5.0;
 
+/// The default quality for `codec`: [`DEFAULT_QUALITY`], or for a package of K networks the
+/// whole quality at the same place on its scale (5 of 8, 3 of 4, 2 of 3, 1 of 2).
+fn default_quality(codec: &Codec) -> f32 {
+    match codec.decoder().network_count() {
+        1 => DEFAULT_QUALITY,
+        k => (k as f32 * DEFAULT_QUALITY / QUALITY_MAX).round().max(1.0),
+    }
+}
+
 /// Arguments of `ansel encode`.
 #[derive(Args)]
 #[command(after_help = INPUT_POLICY)]
@@ -70,7 +79,8 @@ pub struct EncodeArgs {
     /// extension .ansel.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
-    /// Quality from 1 (smallest) to 8 (best); fractions allowed [default: 5].
+    /// Quality from 1 (smallest) to 8 (best); fractions allowed [default: 5]. A package of K
+    /// networks codes whole qualities 1 to K [default: 5 of 8, 3 of 4, 2 of 3, 1 of 2].
     #[arg(short, long, value_parser = parse_quality, conflicts_with = "target_bpp")]
     quality: Option<f32>,
     /// Search the quality whose output is closest to BPP bits per pixel.
@@ -437,7 +447,7 @@ fn encode_one(
     let refinement = Refinement::steps(a.refine);
     let options = match a.target_bpp {
         Some(bpp) => EncodeOptions::bits_per_pixel(bpp),
-        None => EncodeOptions::quality(a.quality.unwrap_or(DEFAULT_QUALITY)),
+        None => EncodeOptions::quality(a.quality.unwrap_or_else(|| default_quality(codec))),
     };
     let ansel::Encoded {
         bytes: stream,
