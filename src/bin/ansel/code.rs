@@ -138,9 +138,11 @@ fn parse_metadata_choice(s: &str) -> std::result::Result<MetadataChoice, String>
             "icc" => choice.icc = true,
             "exif" => choice.exif = true,
             "xmp" => choice.xmp = true,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "`{other}` is not a kind of metadata: use all, none, or a list of icc, exif, xmp"
-            )),
+            ))
+            }
         }
     }
     Ok(choice)
