@@ -21,7 +21,9 @@
 //! # Ok::<(), ansel::Error>(())
 //! ```
 
-use codec_format::{Container, SectionKind};
+use codec_format::Container;
+#[cfg(feature = "formats")]
+use codec_format::SectionKind;
 use image::RgbImage;
 
 pub use codec_format::Metadata;
