@@ -263,11 +263,11 @@ pub fn write_image(
     let exif = metadata
         .exif
         .clone()
-        .filter(|e| !(jpeg && !fits_app1(6, e)) && kept.contains(&SectionKind::Exif));
+        .filter(|e| (!jpeg || fits_app1(6, e)) && kept.contains(&SectionKind::Exif));
     let xmp = metadata
         .xmp
         .as_deref()
-        .filter(|x| !(jpeg && !fits_app1(XMP_NS.len(), x)) && kept.contains(&SectionKind::Xmp));
+        .filter(|x| (!jpeg || fits_app1(XMP_NS.len(), x)) && kept.contains(&SectionKind::Xmp));
     for (kind, present) in [
         (SectionKind::Exif, exif.is_some()),
         (SectionKind::Xmp, xmp.is_some()),

@@ -164,7 +164,7 @@ fn info_lists_the_metadata_and_its_bytes() {
     assert_eq!(v["metadata"]["xmp"]["bytes"], XMP.len());
     assert_eq!(
         v["metadata"]["bytes"],
-        (m.encoded_len()) as u64,
+        m.encoded_len(),
         "payloads and their section entries"
     );
 }
