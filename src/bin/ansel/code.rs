@@ -29,6 +29,12 @@ not composited onto a background). Samples deeper than 8 bits (16-bit or float) 
 to 8 bits with a warning. Images from 1x1 up to 16384 pixels on a side and 40 million pixels \
 in all.
 
+Metadata: the input's ICC profile, EXIF and XMP are stored byte for byte (--metadata picks \
+which, --strip keeps none); a malformed part, EXIF over 1 MiB or an ICC profile or XMP over 4 MiB \
+is left out with a warning. The pixels are stored as the input stores them: an EXIF orientation \
+stays a tag for viewers to apply, as with cwebp -metadata all. `-v` reports the metadata's bytes \
+apart from the image's, and the bits per pixel are the image's.
+
 --target-bpp encodes several times, searching the continuous quality scale (bracketing, then \
 interpolation and bisection) for the file size closest to the target; `-v` shows the quality \
 found. A target below what quality 1 reaches gives quality 1, one above quality 8 gives \
@@ -47,6 +53,10 @@ temporary file and renamed, so an interrupted run leaves no partial file; an exi
 is kept unless --force (a device or FIFO, such as /dev/null, is written into directly). \
 With several inputs, one that fails is reported and the others are still decoded; the exit \
 status is then non-zero.
+
+The stream's ICC profile, EXIF and XMP are written into PNG, JPEG and WebP outputs (TIFF: the \
+profile only; BMP and PPM: none), with a warning for each part an output cannot hold; --strip \
+writes none. The EXIF orientation stays a tag: the pixels are as stored.
 
 Decoding runs on the CPU in arithmetic that is the same on every machine: a file gives the \
 same pixels wherever it is decoded, whatever device encoded it.";
