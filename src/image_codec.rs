@@ -14,7 +14,9 @@ use crate::pixels::padded_len;
 use crate::Error;
 
 /// An `.ansel` stream as an [`image::ImageDecoder`]: the header is read when it is made, the
-/// pixels when the `image` crate asks for them. Decodes as 8-bit RGB.
+/// pixels when the `image` crate asks for them. Decodes as 8-bit RGB. The stream's ICC
+/// profile, EXIF (and with it the orientation) and XMP are returned by the trait's metadata
+/// methods.
 ///
 /// ```
 /// use image::ImageDecoder;
@@ -79,6 +81,22 @@ impl<R: Read> ImageDecoder for AnselDecoder<R> {
 
     fn color_type(&self) -> ColorType {
         ColorType::Rgb8
+    }
+
+    /// The stream's ICC profile (format 1.1), byte for byte as the encoder was given it.
+    fn icc_profile(&mut self) -> ImageResult<Option<Vec<u8>>> {
+        Ok(self.container.metadata().icc)
+    }
+
+    /// The stream's EXIF, which also gives [`ImageDecoder::orientation`]: the pixels are
+    /// stored as the source stored them, and the orientation says how to show them.
+    fn exif_metadata(&mut self) -> ImageResult<Option<Vec<u8>>> {
+        Ok(self.container.metadata().exif)
+    }
+
+    /// The stream's XMP packet.
+    fn xmp_metadata(&mut self) -> ImageResult<Option<Vec<u8>>> {
+        Ok(self.container.metadata().xmp)
     }
 
     fn set_limits(&mut self, mut limits: image::Limits) -> ImageResult<()> {

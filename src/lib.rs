@@ -5,7 +5,8 @@
 //! quality from 1 to 8, fractions allowed, or a target size, and refinement trades encode
 //! time for smaller files ([`EncodeOptions`]). [`Decoder`] decodes alone, without burn.
 //! [`AnselDecoder`] and [`AnselEncoder`] plug ansel into the `image` crate, and
-//! [`register_image_hook`] lets `image::open` read `.ansel` files. Errors are [`Error`].
+//! [`register_image_hook`] lets `image::open` read `.ansel` files. Streams carry the image's
+//! ICC profile, EXIF and XMP ([`Metadata`], see [`metadata`]). Errors are [`Error`].
 //!
 //! ```
 //! let codec = ansel::Codec::embedded()?;
@@ -49,6 +50,7 @@ pub mod eval;
 pub mod image_io;
 #[cfg(feature = "import")]
 pub mod import;
+pub mod metadata;
 #[cfg(all(feature = "burn", not(feature = "train")))]
 mod model;
 #[cfg(feature = "train")]
@@ -72,6 +74,7 @@ pub use error::Error;
 pub use image_codec::AnselEncoder;
 pub use image_codec::{register_image_hook, AnselDecoder};
 pub use limits::{check_dimensions, LIMITS};
+pub use metadata::Metadata;
 pub use package::{
     Hyperprior, ModelMetadata, NetworkConfig, Package, PackageError, PackageNetwork,
 };

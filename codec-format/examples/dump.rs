@@ -24,7 +24,8 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         ("spec_example.ansel", bytes(common::spec_example())),
         ("minimal.ansel", bytes(common::minimal())),
         ("multi_tile.ansel", bytes(multi)),
-        ("version_1_1.ansel", common::newer_minor_example()),
+        ("metadata.ansel", bytes(common::metadata_example())),
+        ("version_1_2.ansel", common::newer_minor_example()),
     ]
 }
 

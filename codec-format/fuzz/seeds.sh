@@ -56,6 +56,39 @@ for s in info["tiles"][0]["sections"]:
 ' "$out" "corpus/entropy/$(basename "$out")"
   done
 done
+# Streams with metadata (format 1.1): an ICC profile, EXIF (orientation 6) and XMP put into
+# tile 0 of real streams, ahead of the image's sections, and the file resealed.
+for stream in corpus/decode/crop-64x48-q4.5.ansel corpus/decode/crop-128x128-q1.ansel; do
+  python3 - "$stream" "${stream%.ansel}-metadata.ansel" <<'PY'
+import struct, sys
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+data = open(sys.argv[1], "rb").read()[:-4]
+icc = bytearray(132)
+icc[8:24] = bytes([4, 0x30, 0, 0]) + b"mntrRGB XYZ "
+icc[36:40] = b"acsp"
+icc[0:4] = struct.pack(">I", len(icc))
+exif = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0\0\0\0\0"
+xmp = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>"
+parts = [(3, bytes(icc)), (4, exif), (5, xmp)]
+count = struct.unpack("<H", data[63:65])[0]
+table_end = 65 + 5 * count
+entries = b"".join(struct.pack("<BI", k, len(p)) for k, p in parts)
+body = (data[:10] + data[10:12] + b"\0" * 8 + data[20:63] + struct.pack("<H", count + 3)
+        + entries + data[65:table_end] + b"".join(p for _, p in parts) + data[table_end:])
+body = bytearray(body)
+body[9] = 1
+body[12:20] = struct.pack("<Q", len(body) + 4)
+open(sys.argv[2], "wb").write(bytes(body) + struct.pack("<I", crc32c(body)))
+PY
+  "$ansel" info "${stream%.ansel}-metadata.ansel" > /dev/null
+  cp "${stream%.ansel}-metadata.ansel" corpus/image_hook/
+done
 for arch in mbt2018-mean bmshj2018-hyperprior; do
   "$ansel" import compressai "$root/tests/data/import/$arch-small.pth.tar" --arch "$arch" \
     --lambda 0.013 -o "corpus/package/$arch.anselpkg" --force

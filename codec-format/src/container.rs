@@ -6,20 +6,28 @@ use std::io::{Read, Write};
 
 use crate::{read, write, Error, Header, Limits, Version};
 
-/// What an entropy-coded section holds.
+/// What a section holds.
 ///
-/// Codes 1 and 2 are defined by version 1.0; every other code is carried as
-/// [`SectionKind::Unknown`]: readers keep such sections (so tools can show and
-/// re-write them) and the decoder ignores them. This is how a newer minor
-/// version adds data that older readers skip.
+/// Codes 1 and 2 (the entropy-coded streams) are defined by version 1.0,
+/// codes 3 to 5 (the image's metadata, in tile 0 only) by version 1.1; every
+/// other code is carried as [`SectionKind::Unknown`]: readers keep such
+/// sections (so tools can show and re-write them) and the decoder ignores
+/// them. This is how a newer minor version adds data that older readers skip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SectionKind {
     /// The hyper-latent stream `z` (code 1).
     HyperLatent,
     /// The latent stream `y` (code 2).
     Latent,
-    /// Any other code. Must not be 1 or 2 (write those as the named
-    /// variants); the writer rejects `Unknown(1)` and `Unknown(2)`.
+    /// An ICC colour profile, as in an ICC.1 file (code 3, version 1.1).
+    Icc,
+    /// EXIF metadata: a TIFF structure starting with `II*\0` or `MM\0*`, as
+    /// in a PNG `eXIf` chunk (code 4, version 1.1).
+    Exif,
+    /// An XMP packet, UTF-8 XML (code 5, version 1.1).
+    Xmp,
+    /// Any other code. Must not be a known code (write those as the named
+    /// variants); the writer rejects `Unknown(1)` to `Unknown(5)`.
     Unknown(u8),
 }
 
@@ -29,7 +37,29 @@ impl SectionKind {
         match self {
             SectionKind::HyperLatent => 1,
             SectionKind::Latent => 2,
+            SectionKind::Icc => 3,
+            SectionKind::Exif => 4,
+            SectionKind::Xmp => 5,
             SectionKind::Unknown(code) => code,
+        }
+    }
+
+    /// Whether this kind is image metadata (ICC, EXIF, XMP) rather than coded pixels.
+    pub const fn is_metadata(self) -> bool {
+        matches!(
+            self,
+            SectionKind::Icc | SectionKind::Exif | SectionKind::Xmp
+        )
+    }
+
+    /// The largest payload a section of this kind may have, for the metadata
+    /// kinds (ICC profile 4 MiB, EXIF 1 MiB, XMP 4 MiB); `None` for the
+    /// others, which only the file size limits.
+    pub const fn max_len(self) -> Option<u32> {
+        match self {
+            SectionKind::Icc | SectionKind::Xmp => Some(4 << 20),
+            SectionKind::Exif => Some(1 << 20),
+            _ => None,
         }
     }
 
@@ -38,6 +68,9 @@ impl SectionKind {
         match code {
             1 => SectionKind::HyperLatent,
             2 => SectionKind::Latent,
+            3 => SectionKind::Icc,
+            4 => SectionKind::Exif,
+            5 => SectionKind::Xmp,
             other => SectionKind::Unknown(other),
         }
     }
@@ -48,6 +81,9 @@ impl fmt::Display for SectionKind {
         match self {
             SectionKind::HyperLatent => f.write_str("hyper-latent (z)"),
             SectionKind::Latent => f.write_str("latent (y)"),
+            SectionKind::Icc => f.write_str("ICC profile"),
+            SectionKind::Exif => f.write_str("EXIF"),
+            SectionKind::Xmp => f.write_str("XMP"),
             SectionKind::Unknown(code) => write!(f, "unknown kind {code}"),
         }
     }
@@ -140,8 +176,10 @@ impl Container {
     /// Checks everything a writer checks: the header (see
     /// [`Header::validate`]), the tile count against the tiling layout, each
     /// section table (at most 65 535 sections, each at most `u32::MAX`
-    /// bytes, no duplicate known kind, no `Unknown(1)`/`Unknown(2)`), and the
-    /// encoded size against `limits.max_file_bytes`.
+    /// bytes, no duplicate known kind, no `Unknown` of a known code,
+    /// metadata only in tile 0, within its size limit and well formed, see
+    /// [`Metadata`](crate::Metadata)), and the encoded size against
+    /// `limits.max_file_bytes`.
     pub fn validate(&self, limits: &Limits) -> Result<(), Error> {
         self.header.validate(limits)?;
         let expected = self.header.tile_count_u64();
@@ -174,7 +212,13 @@ impl Container {
                     )));
                 }
             }
-            check_unique_kinds(t, tile.sections.iter().map(|s| s.kind))?;
+            check_section_table(
+                t,
+                tile.sections.iter().map(|s| (s.kind, s.data.len() as u64)),
+            )?;
+            for s in &tile.sections {
+                crate::metadata::check_content(s.kind, &s.data)?;
+            }
         }
         let size = self.encoded_len();
         if size > limits.max_file_bytes {
@@ -191,7 +235,8 @@ impl Container {
         write::encoded_len(self)
     }
 
-    /// Encodes the container as a version [`VERSION`](crate::VERSION) file.
+    /// Encodes the container: as a version [`VERSION`](crate::VERSION) (1.1)
+    /// file if it holds metadata sections, as a 1.0 file otherwise.
     ///
     /// Validates first against [`Limits::default`] (see
     /// [`Container::validate`]), so everything written can be read back
@@ -270,7 +315,7 @@ impl Container {
     /// # };
     /// let bytes = container.to_bytes()?;
     /// let info = Container::inspect(&bytes, &Limits::default())?;
-    /// assert_eq!(info.version, VERSION);
+    /// assert_eq!(info.version, Version { major: 1, minor: 0 }); // no metadata
     /// assert_eq!(info.file_len, bytes.len() as u64);
     /// let section = info.tiles[0].sections[0];
     /// assert_eq!((section.kind, section.len), (SectionKind::Latent, 10));
@@ -322,19 +367,34 @@ pub struct SectionInfo {
     pub len: u32,
 }
 
-/// Fails if tile `tile` has more than one section of a known kind.
-pub(crate) fn check_unique_kinds(
+/// Checks one tile's section table: at most one section of each known kind,
+/// metadata sections only in tile 0 and within their kind's
+/// [`SectionKind::max_len`].
+pub(crate) fn check_section_table(
     tile: usize,
-    kinds: impl IntoIterator<Item = SectionKind>,
+    sections: impl IntoIterator<Item = (SectionKind, u64)>,
 ) -> Result<(), Error> {
-    let (mut hyper, mut latent) = (false, false);
-    for kind in kinds {
-        let seen = match kind {
-            SectionKind::HyperLatent => &mut hyper,
-            SectionKind::Latent => &mut latent,
-            SectionKind::Unknown(_) => continue,
-        };
-        if std::mem::replace(seen, true) {
+    let mut seen = [false; 6];
+    for (kind, len) in sections {
+        if kind.is_metadata() {
+            if tile != 0 {
+                return Err(Error::MalformedSectionTable(format!(
+                    "tile {tile} has an {kind} section; metadata sections belong in tile 0"
+                )));
+            }
+            let limit = kind.max_len().expect("metadata kinds have a limit");
+            if len > u64::from(limit) {
+                return Err(Error::MetadataTooLarge {
+                    kind,
+                    size: len,
+                    limit,
+                });
+            }
+        }
+        if let SectionKind::Unknown(_) = kind {
+            continue;
+        }
+        if std::mem::replace(&mut seen[usize::from(kind.code())], true) {
             return Err(Error::MalformedSectionTable(format!(
                 "tile {tile} has more than one {kind} section"
             )));

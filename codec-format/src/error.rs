@@ -1,6 +1,7 @@
 //! The error type of the crate.
 
 use crate::header::Version;
+use crate::SectionKind;
 
 /// Everything that can go wrong while reading, validating or writing an
 /// `.ansel` container.
@@ -126,6 +127,29 @@ pub enum Error {
     /// sections, lengths that do not add up, ...).
     #[error("malformed section table: {0}")]
     MalformedSectionTable(String),
+
+    /// A metadata section is larger than its kind allows
+    /// ([`SectionKind::max_len`](crate::SectionKind::max_len)).
+    #[error("the {kind} section is {size} bytes long, more than the limit of {limit} bytes")]
+    MetadataTooLarge {
+        /// The section's kind.
+        kind: SectionKind,
+        /// Its length in bytes.
+        size: u64,
+        /// The limit for that kind.
+        limit: u32,
+    },
+
+    /// A metadata section does not hold what its kind says (an ICC profile
+    /// whose header is wrong, EXIF without a TIFF header, XMP that is not
+    /// UTF-8).
+    #[error("malformed {kind} section: {reason}")]
+    MalformedMetadata {
+        /// The section's kind.
+        kind: SectionKind,
+        /// What is wrong.
+        reason: &'static str,
+    },
 
     /// Some other structural inconsistency, described by the message.
     #[error("malformed .ansel file: {0}")]

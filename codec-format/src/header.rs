@@ -11,8 +11,11 @@ use crate::{Error, Limits};
 /// text-mode line-ending conversion, as in PNG.
 pub const MAGIC: [u8; 8] = *b"\x89ANSEL\r\n";
 
-/// The format version this crate writes, and the newest it fully understands.
-pub const VERSION: Version = Version { major: 1, minor: 0 };
+/// The newest format version this crate writes and fully understands.
+///
+/// A file holding metadata sections is written as this version (1.1); any
+/// other file as version 1.0, byte for byte what a 1.0 writer produces.
+pub const VERSION: Version = Version { major: 1, minor: 1 };
 
 /// A format version, `major.minor`.
 ///

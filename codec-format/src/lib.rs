@@ -2,9 +2,10 @@
 //!
 //! An `.ansel` file holds one image compressed by the ansel learned codec:
 //! a versioned header (image size, colour layout, model identity, quality,
-//! tiling layout), then per tile a table of entropy-coded sections (the
-//! hyper-latent `z` stream and the latent `y` stream), their payloads, and a
-//! CRC-32C over everything. The byte layout is specified in `SPEC.md` next to
+//! tiling layout), then per tile a table of sections (the entropy-coded
+//! hyper-latent `z` stream and latent `y` stream; in tile 0, the image's ICC
+//! profile, EXIF and XMP since version 1.1), their payloads, and a CRC-32C
+//! over everything. The byte layout is specified in `SPEC.md` next to
 //! this crate's `Cargo.toml`.
 //!
 //! This crate only reads, validates and writes that container; section
@@ -50,6 +51,7 @@ mod container;
 mod error;
 mod header;
 mod limits;
+mod metadata;
 mod read;
 mod write;
 
@@ -57,6 +59,7 @@ pub use container::{Container, Info, Section, SectionInfo, SectionKind, Tile, Ti
 pub use error::Error;
 pub use header::{ColorLayout, Header, ModelId, TileRect, Version, MAGIC, VERSION};
 pub use limits::Limits;
+pub use metadata::{check_content, check_part, Metadata};
 pub use read::Reader;
 
 /// Sizes of the fixed parts of a version 1.0 file (see `SPEC.md`).

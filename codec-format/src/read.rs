@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use crate::container::check_unique_kinds;
+use crate::container::check_section_table;
 use crate::layout::{CHECKSUM_LEN, HEADER_LEN, PREAMBLE_LEN, SECTION_ENTRY_LEN, TILE_RECORD_LEN};
 use crate::{
     ColorLayout, Container, Error, Header, Info, Limits, ModelId, Section, SectionInfo,
@@ -266,7 +266,7 @@ fn tile_table(header: &Header, body: &[u8], start: usize) -> Result<Vec<TileInfo
                 section
             })
             .collect();
-        check_unique_kinds(t, sections.iter().map(|s| s.kind))?;
+        check_section_table(t, sections.iter().map(|s| (s.kind, u64::from(s.len))))?;
         tiles.push(TileInfo {
             index_check,
             sections,
@@ -290,6 +290,8 @@ fn tile_table(header: &Header, body: &[u8], start: usize) -> Result<Vec<TileInfo
     }
     for section in tiles.iter_mut().flat_map(|t| &mut t.sections) {
         section.offset += table_end;
+        let start = section.offset as usize;
+        crate::metadata::check_content(section.kind, &body[start..start + section.len as usize])?;
     }
     Ok(tiles)
 }

@@ -1,7 +1,7 @@
 //! Serialisation. See `SPEC.md` for the layout.
 
 use crate::layout::{CHECKSUM_LEN, HEADER_LEN, SECTION_ENTRY_LEN, TILE_RECORD_LEN};
-use crate::{Container, MAGIC, VERSION};
+use crate::{Container, Version, MAGIC, VERSION};
 
 /// Size of the encoded file. Meaningful for any container; `encode` relies on
 /// it only for validated ones.
@@ -28,7 +28,13 @@ pub(crate) fn encode(c: &Container) -> Vec<u8> {
 
     // Preamble (offsets 0..20).
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&[VERSION.major, VERSION.minor]);
+    // The lowest version that describes the file: 1.0 unless it holds metadata.
+    let version = if c.has_metadata() {
+        VERSION
+    } else {
+        Version { major: 1, minor: 0 }
+    };
+    out.extend_from_slice(&[version.major, version.minor]);
     out.extend_from_slice(&(HEADER_LEN as u16).to_le_bytes());
     out.extend_from_slice(&file_len.to_le_bytes());
     // Header fields (offsets 20..59).

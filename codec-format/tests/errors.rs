@@ -68,13 +68,13 @@ fn unsupported_major_version_names_both_versions() {
             err,
             Error::UnsupportedVersion {
                 found: Version { major: m, minor: 3 },
-                supported: Version { major: 1, minor: 0 },
+                supported: Version { major: 1, minor: 1 },
             } if m == major
         ));
         assert_eq!(
             err.to_string(),
             format!(
-                "unsupported .ansel format version {major}.3: this reader implements version 1.0 \
+                "unsupported .ansel format version {major}.3: this reader implements version 1.1 \
                  and can read files of major version 1"
             )
         );
@@ -580,4 +580,182 @@ fn empty_tiles_and_sections_are_valid() {
         Container::from_bytes(&bytes, &Limits::default()).unwrap(),
         c
     );
+}
+
+/// The metadata example with its `kind` part replaced by `data`, written
+/// (the part carried as an unknown kind, which the writer does not examine),
+/// patched back to `kind` and resealed, then read.
+fn read_with_metadata(kind: SectionKind, data: Vec<u8>) -> Result<Container, Error> {
+    let mut c = common::metadata_example();
+    let index = c.tiles[0]
+        .sections
+        .iter()
+        .position(|s| s.kind == kind)
+        .unwrap();
+    c.tiles[0].sections[index] = Section {
+        kind: SectionKind::Unknown(200),
+        data,
+    };
+    let mut bytes = c.to_bytes().unwrap();
+    let entry = off::TABLE + 6 + 5 * index;
+    assert_eq!(bytes[entry], 200);
+    bytes[entry] = kind.code();
+    bytes[off::MINOR] = 1;
+    reseal(&mut bytes);
+    Container::from_bytes(&bytes, &Limits::default())
+}
+
+#[test]
+fn malformed_metadata_is_refused_by_reader_and_writer() {
+    let cases: Vec<(SectionKind, Vec<u8>, &str)> = vec![
+        (
+            SectionKind::Icc,
+            vec![0; 100],
+            "malformed ICC profile section: shorter than the 128-byte profile header and tag count",
+        ),
+        (
+            SectionKind::Icc,
+            {
+                let mut icc = common::tiny_icc(&[]);
+                icc[3] += 1;
+                icc
+            },
+            "malformed ICC profile section: the profile size in its header differs from the \
+             section length",
+        ),
+        (
+            SectionKind::Icc,
+            {
+                let mut icc = common::tiny_icc(&[]);
+                icc[36] = b'x';
+                icc
+            },
+            "malformed ICC profile section: no 'acsp' profile signature at offset 36",
+        ),
+        (
+            SectionKind::Exif,
+            b"Exif\0\0II*\0\x08\0\0\0".to_vec(),
+            "malformed EXIF section: it does not start with a TIFF header (II*\\0 or MM\\0*)",
+        ),
+        (
+            SectionKind::Exif,
+            b"MM\0*\0\0\x01\0".to_vec(),
+            "malformed EXIF section: the offset of its first IFD lies outside the section",
+        ),
+        (
+            SectionKind::Xmp,
+            vec![],
+            "malformed XMP section: the packet is empty",
+        ),
+        (
+            SectionKind::Xmp,
+            b"<x:xmpmeta>\xff</x:xmpmeta>".to_vec(),
+            "malformed XMP section: the packet is not UTF-8",
+        ),
+    ];
+    for (kind, data, message) in cases {
+        let err = read_with_metadata(kind, data.clone()).unwrap_err();
+        assert!(matches!(err, Error::MalformedMetadata { kind: k, .. } if k == kind));
+        assert_eq!(err.to_string(), message);
+        let mut c = common::metadata_example();
+        let mut metadata = c.metadata();
+        match kind {
+            SectionKind::Icc => metadata.icc = Some(data),
+            SectionKind::Exif => metadata.exif = Some(data),
+            _ => metadata.xmp = Some(data),
+        }
+        assert_eq!(metadata.validate().unwrap_err().to_string(), message);
+        c.set_metadata(metadata).unwrap();
+        assert_eq!(c.to_bytes().unwrap_err().to_string(), message);
+    }
+}
+
+#[test]
+fn oversized_metadata_is_refused() {
+    for kind in [SectionKind::Icc, SectionKind::Exif, SectionKind::Xmp] {
+        let limit = kind.max_len().unwrap();
+        let data = match kind {
+            SectionKind::Icc => common::tiny_icc(&vec![0; limit as usize - 131]),
+            SectionKind::Exif => {
+                let mut exif = common::tiny_exif();
+                exif.resize(limit as usize + 1, 0);
+                exif
+            }
+            _ => vec![b' '; limit as usize + 1],
+        };
+        assert_eq!(data.len() as u64, u64::from(limit) + 1);
+        let err = read_with_metadata(kind, data.clone()).unwrap_err();
+        assert!(
+            matches!(err, Error::MetadataTooLarge { kind: k, size, limit: l }
+                if k == kind && size == u64::from(limit) + 1 && l == limit),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the {kind} section is {} bytes long, more than the limit of {limit} bytes",
+                limit + 1
+            )
+        );
+        let mut metadata = common::metadata_example().metadata();
+        match kind {
+            SectionKind::Icc => metadata.icc = Some(data),
+            SectionKind::Exif => metadata.exif = Some(data),
+            _ => metadata.xmp = Some(data),
+        }
+        assert!(matches!(
+            metadata.validate(),
+            Err(Error::MetadataTooLarge { .. })
+        ));
+        // At the limit it is fine.
+        let mut at_limit = metadata.clone();
+        for part in [&mut at_limit.icc, &mut at_limit.exif, &mut at_limit.xmp] {
+            if let Some(d) = part.as_mut().filter(|d| d.len() > limit as usize) {
+                d.truncate(limit as usize);
+                if kind == SectionKind::Icc {
+                    d[..4].copy_from_slice(&limit.to_be_bytes());
+                }
+            }
+        }
+        assert!(at_limit.validate().is_ok(), "{kind} at its limit");
+    }
+}
+
+#[test]
+fn metadata_belongs_in_tile_0_once() {
+    // In tile 1 of the two-tile example.
+    let mut c = spec_example();
+    c.tiles[1].sections.push(Section {
+        kind: SectionKind::Xmp,
+        data: b"<x/>".to_vec(),
+    });
+    let err = c.to_bytes().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "malformed section table: tile 1 has an XMP section; metadata sections belong in tile 0"
+    );
+    // The reader says the same of such a file.
+    c.tiles[1].sections.last_mut().unwrap().kind = SectionKind::Unknown(200);
+    let mut bytes = c.to_bytes().unwrap();
+    let at = bytes.iter().rposition(|&b| b == 200).unwrap();
+    bytes[at] = SectionKind::Xmp.code();
+    common::reseal(&mut bytes);
+    let err = Container::from_bytes(&bytes, &Limits::default()).unwrap_err();
+    assert!(matches!(err, Error::MalformedSectionTable(_)), "{err}");
+    // Twice in tile 0.
+    let mut c = common::metadata_example();
+    let exif = c.tiles[0].sections[1].clone();
+    assert_eq!(exif.kind, SectionKind::Exif);
+    c.tiles[0].sections.push(exif);
+    assert_eq!(
+        c.to_bytes().unwrap_err().to_string(),
+        "malformed section table: tile 0 has more than one EXIF section"
+    );
+    // Unknown(3..=5) must be written as the named kinds.
+    let mut c = spec_example();
+    c.tiles[0].sections.push(Section {
+        kind: SectionKind::Unknown(4),
+        data: common::tiny_exif(),
+    });
+    assert!(matches!(c.to_bytes(), Err(Error::MalformedSectionTable(_))));
 }

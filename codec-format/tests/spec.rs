@@ -4,7 +4,7 @@
 mod common;
 
 use codec_format::{Container, Limits, MAGIC};
-use common::{hexdump, newer_minor_example, off, spec_example};
+use common::{hexdump, metadata_example, newer_minor_example, off, spec_example};
 
 const SPEC: &str = include_str!("../SPEC.md");
 
@@ -15,10 +15,15 @@ fn spec_hexdump_matches_the_writer() {
         SPEC.contains(&dump),
         "SPEC.md's example dump is stale; the writer now produces:\n{dump}"
     );
+    let dump = hexdump(&metadata_example().to_bytes().unwrap());
+    assert!(
+        SPEC.contains(&dump),
+        "SPEC.md's metadata (version 1.1) dump is stale; the writer now produces:\n{dump}"
+    );
     let dump = hexdump(&newer_minor_example());
     assert!(
         SPEC.contains(&dump),
-        "SPEC.md's version 1.1 dump is stale; it now is:\n{dump}"
+        "SPEC.md's version 1.2 dump is stale; it now is:\n{dump}"
     );
 }
 
@@ -62,4 +67,28 @@ fn documented_offsets_hold_in_the_example() {
 fn crc32c_is_the_castagnoli_crc() {
     // The check value quoted in SPEC.md.
     assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
+}
+
+#[test]
+fn documented_offsets_hold_in_the_metadata_example() {
+    let bytes = metadata_example().to_bytes().unwrap();
+    assert_eq!((bytes[off::MAJOR], bytes[off::MINOR]), (1, 1));
+    let info = Container::inspect(&bytes, &Limits::default()).unwrap();
+    let layout: Vec<_> = info.tiles[0]
+        .sections
+        .iter()
+        .map(|s| (s.kind, s.offset, s.len))
+        .collect();
+    use codec_format::SectionKind::*;
+    assert_eq!(
+        layout,
+        [
+            (Icc, 90, 132),
+            (Exif, 222, 26),
+            (Xmp, 248, 37),
+            (HyperLatent, 285, 3),
+            (Latent, 288, 5)
+        ]
+    );
+    assert_eq!(bytes.len(), 297);
 }

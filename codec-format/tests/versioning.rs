@@ -4,16 +4,18 @@
 mod common;
 
 use codec_format::{Container, Error, Limits, SectionKind, Version, VERSION};
-use common::{as_newer_minor, newer_minor_example, off, put_u16, reseal, spec_example};
+use common::{
+    as_newer_minor, metadata_example, newer_minor_example, off, put_u16, reseal, spec_example,
+};
 
 #[test]
 fn newer_minor_with_extra_header_bytes_and_unknown_section_reads_fine() {
     let bytes = newer_minor_example();
-    assert_eq!(bytes[off::MINOR], 1);
+    assert_eq!(bytes[off::MINOR], 2);
     assert_eq!(bytes[off::HEADER_LEN], 70);
 
     let info = Container::inspect(&bytes, &Limits::default()).unwrap();
-    assert_eq!(info.version, Version { major: 1, minor: 1 });
+    assert_eq!(info.version, Version { major: 1, minor: 2 });
     assert_eq!(info.header_len, 70);
 
     let c = Container::from_bytes(&bytes, &Limits::default()).unwrap();
@@ -38,9 +40,10 @@ fn newer_minor_with_extra_header_bytes_and_unknown_section_reads_fine() {
     );
 
     // Re-writing produces a 1.0 file (extra header fields dropped, unknown
-    // sections kept) that reads back to the same container.
+    // sections kept; no metadata, so no 1.1 feature) that reads back to the
+    // same container.
     let rewritten = c.to_bytes().unwrap();
-    assert_eq!(rewritten[off::MINOR], VERSION.minor);
+    assert_eq!(rewritten[off::MINOR], 0);
     assert_eq!(rewritten.len(), bytes.len() - 11);
     assert_eq!(
         Container::from_bytes(&rewritten, &Limits::default()).unwrap(),
@@ -57,23 +60,70 @@ fn newer_minor_without_extra_fields_reads_fine() {
 
 #[test]
 fn newer_minor_still_needs_the_known_fields() {
-    let mut bytes = as_newer_minor(&spec_example().to_bytes().unwrap(), 1, &[]);
+    let mut bytes = as_newer_minor(&spec_example().to_bytes().unwrap(), 2, &[]);
     put_u16(&mut bytes, off::HEADER_LEN, 58);
     reseal(&mut bytes);
     let err = Container::from_bytes(&bytes, &Limits::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "malformed .ansel file: header length 58 is invalid for version 1.1 (expected 59 or more)"
+        "malformed .ansel file: header length 58 is invalid for version 1.2 (expected 59 or more)"
     );
 }
 
 #[test]
 fn known_minor_must_not_have_extra_header_bytes() {
-    let mut bytes = as_newer_minor(&spec_example().to_bytes().unwrap(), 1, &[0; 4]);
+    for minor in [0, 1] {
+        let mut bytes = as_newer_minor(&spec_example().to_bytes().unwrap(), 2, &[0; 4]);
+        bytes[off::MINOR] = minor;
+        reseal(&mut bytes);
+        let err = Container::from_bytes(&bytes, &Limits::default()).unwrap_err();
+        assert!(matches!(err, Error::Malformed(_)), "{err}");
+    }
+}
+
+#[test]
+fn files_are_written_as_the_lowest_version_that_describes_them() {
+    // No metadata: a 1.0 file, byte for byte what a 1.0 writer wrote.
+    assert_eq!(spec_example().to_bytes().unwrap()[off::MINOR], 0);
+    // Metadata: 1.1.
+    let bytes = metadata_example().to_bytes().unwrap();
+    assert_eq!(bytes[off::MINOR], VERSION.minor);
+    assert_eq!(VERSION, Version { major: 1, minor: 1 });
+    assert_eq!(
+        Container::from_bytes(&bytes, &Limits::default())
+            .unwrap()
+            .metadata(),
+        metadata_example().metadata()
+    );
+}
+
+/// What a 1.0 reader sees in a 1.1 file, and what a 1.1 reader makes of a
+/// file a 1.0 writer re-wrote: the metadata sections are sections of unknown
+/// kinds 3 to 5 to the former, carried unchanged, and metadata again to the
+/// latter whatever minor the file declares.
+#[test]
+fn metadata_survives_a_1_0_rewrite() {
+    let c = metadata_example();
+    let as_1_0 = Container {
+        header: c.header,
+        tiles: c
+            .tiles
+            .iter()
+            .map(|t| codec_format::Tile {
+                index_check: t.index_check,
+                sections: t.sections.clone(),
+            })
+            .collect(),
+    };
+    let mut bytes = as_1_0.to_bytes().unwrap();
     bytes[off::MINOR] = 0;
     reseal(&mut bytes);
-    let err = Container::from_bytes(&bytes, &Limits::default()).unwrap_err();
-    assert!(matches!(err, Error::Malformed(_)), "{err}");
+    let read = Container::from_bytes(&bytes, &Limits::default()).unwrap();
+    assert_eq!(read.metadata(), c.metadata());
+    assert_eq!(
+        read.tiles[0].section(SectionKind::Icc),
+        c.tiles[0].section(SectionKind::Icc)
+    );
 }
 
 #[test]
@@ -85,7 +135,7 @@ fn other_majors_are_refused_naming_both_versions() {
     let err = Container::from_bytes(&bytes, &Limits::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unsupported .ansel format version 2.0: this reader implements version 1.0 and can read \
+        "unsupported .ansel format version 2.0: this reader implements version 1.1 and can read \
          files of major version 1"
     );
 }

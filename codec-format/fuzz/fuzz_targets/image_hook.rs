@@ -1,5 +1,6 @@
 //! Arbitrary bytes through the `image` crate's decoder interface (what `image::open` runs once
-//! the hook is registered): dimensions, then the pixels into a buffer of the size it reports.
+//! the hook is registered): metadata and dimensions, then the pixels into a buffer of the size
+//! it reports.
 #![no_main]
 
 use std::io::Cursor;
@@ -9,7 +10,11 @@ use image::ImageDecoder;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(decoder) = AnselDecoder::new(Cursor::new(data)) else { return };
+    let Ok(mut decoder) = AnselDecoder::new(Cursor::new(data)) else { return };
+    // The metadata methods answer before the pixels are decoded.
+    let _ = decoder.icc_profile().expect("the container was read");
+    let _ = decoder.xmp_metadata().expect("the container was read");
+    let _ = decoder.orientation().expect("the container was read");
     let (w, h) = decoder.dimensions();
     // The checksum is on here: what gets this far is a well-formed file; keep to small ones.
     if u64::from(w) * u64::from(h) > 256 * 256 {

@@ -2,7 +2,9 @@
 //! byte patching helpers and proptest strategies.
 #![allow(dead_code)]
 
-use codec_format::{ColorLayout, Container, Header, Limits, ModelId, Section, SectionKind, Tile};
+use codec_format::{
+    ColorLayout, Container, Header, Limits, Metadata, ModelId, Section, SectionKind, Tile,
+};
 use proptest::prelude::*;
 
 /// The example file of `SPEC.md`: a 100×40 image in 64×64 tiles (2 tiles).
@@ -111,7 +113,8 @@ pub fn as_newer_minor(bytes: &[u8], minor: u8, extra: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A version 1.1 file: 11 extra header bytes and a section of unknown kind 9.
+/// A hypothetical version 1.2 file: 11 extra header bytes and a section of
+/// unknown kind 9.
 pub fn newer_minor_example() -> Vec<u8> {
     let mut c = spec_example();
     c.tiles[1].sections.insert(
@@ -121,7 +124,53 @@ pub fn newer_minor_example() -> Vec<u8> {
             data: b"future".to_vec(),
         },
     );
-    as_newer_minor(&c.to_bytes().unwrap(), 1, b"hello 1.1!\0")
+    as_newer_minor(&c.to_bytes().unwrap(), 2, b"hello 1.2!\0")
+}
+
+/// The smallest well-formed ICC profile: a 128-byte header (`size`,
+/// version 4.3, display class, RGB data, XYZ connection space, `acsp`) and
+/// an empty tag table, padded with `extra` bytes.
+pub fn tiny_icc(extra: &[u8]) -> Vec<u8> {
+    let mut icc = vec![0u8; 128];
+    icc[8..12].copy_from_slice(&[4, 0x30, 0, 0]);
+    icc[12..16].copy_from_slice(b"mntr");
+    icc[16..20].copy_from_slice(b"RGB ");
+    icc[20..24].copy_from_slice(b"XYZ ");
+    icc[36..40].copy_from_slice(b"acsp");
+    icc.extend_from_slice(&[0; 4]); // tag count
+    icc.extend_from_slice(extra);
+    let len = icc.len() as u32;
+    icc[..4].copy_from_slice(&len.to_be_bytes());
+    icc
+}
+
+/// Little-endian EXIF holding one IFD0 entry: orientation 6 (rotate 90°
+/// clockwise to display), 26 bytes.
+pub fn tiny_exif() -> Vec<u8> {
+    let mut exif = b"II*\0\x08\0\0\0".to_vec();
+    exif.extend_from_slice(&1u16.to_le_bytes()); // one entry
+    exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]); // 0x0112 SHORT 1 = 6
+    exif.extend_from_slice(&[0; 4]); // no next IFD
+    exif
+}
+
+/// The XMP packet of the SPEC example.
+pub const TINY_XMP: &[u8] = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>";
+
+/// The version 1.1 example of `SPEC.md`: a 64×48 image in one tile with an
+/// ICC profile, EXIF (orientation 6) and XMP before its two streams.
+pub fn metadata_example() -> Container {
+    let mut c = spec_example();
+    c.header.width = 64;
+    c.header.height = 48;
+    c.tiles.truncate(1);
+    c.set_metadata(Metadata {
+        icc: Some(tiny_icc(&[])),
+        exif: Some(tiny_exif()),
+        xmp: Some(TINY_XMP.to_vec()),
+    })
+    .unwrap();
+    c
 }
 
 /// `hexdump -C` style dump, as pasted in `SPEC.md`.
@@ -213,7 +262,7 @@ fn data() -> impl Strategy<Value = Vec<u8>> {
 /// A tile with an optional z and y section and up to 2 unknown ones, in any
 /// order.
 pub fn arb_tile() -> impl Strategy<Value = Tile> {
-    let unknown_kind = prop_oneof![Just(0u8), 3u8..=255];
+    let unknown_kind = prop_oneof![Just(0u8), 6u8..=255];
     (
         any::<u32>(),
         prop::option::of(data()),
@@ -248,10 +297,37 @@ pub fn arb_tile() -> impl Strategy<Value = Tile> {
         })
 }
 
-/// Any container valid under the default limits (at most 16 tiles).
+/// Any well-formed metadata, each part present or not.
+pub fn arb_metadata() -> impl Strategy<Value = Metadata> {
+    let icc = data().prop_map(|extra| tiny_icc(&extra));
+    let exif = (any::<bool>(), data()).prop_map(|(big, tail)| {
+        let mut exif = if big {
+            b"MM\0*\0\0\0\x08".to_vec()
+        } else {
+            b"II*\0\x08\0\0\0".to_vec()
+        };
+        exif.push(0);
+        exif.extend_from_slice(&tail);
+        exif
+    });
+    let xmp = "[^\\x00]{1,40}".prop_map(String::into_bytes);
+    (
+        prop::option::of(icc),
+        prop::option::of(exif),
+        prop::option::of(xmp),
+    )
+        .prop_map(|(icc, exif, xmp)| Metadata { icc, exif, xmp })
+}
+
+/// Any container valid under the default limits (at most 16 tiles), with
+/// or without metadata in tile 0.
 pub fn arb_container() -> impl Strategy<Value = Container> {
     arb_header().prop_flat_map(|header| {
         let n = header.tile_count();
-        prop::collection::vec(arb_tile(), n).prop_map(move |tiles| Container { header, tiles })
+        (prop::collection::vec(arb_tile(), n), arb_metadata()).prop_map(move |(tiles, metadata)| {
+            let mut c = Container { header, tiles };
+            c.set_metadata(metadata).unwrap();
+            c
+        })
     })
 }

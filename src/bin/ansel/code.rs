@@ -12,10 +12,11 @@ use image::ImageFormat;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ansel::backend::DeviceChoice;
+use ansel::codec_format::SectionKind;
 use ansel::codec_format::{Container, Limits};
 use ansel::model::{QUALITY_MAX, QUALITY_MIN};
 use ansel::Codec;
-use ansel::{Decoder, EncodeOptions, Package, Refinement};
+use ansel::{Decoder, EncodeOptions, Metadata, Package, Refinement};
 
 use crate::io::{format_name, load_image, Sink, Source};
 
@@ -27,6 +28,12 @@ the codec stores no transparency, and transparent pixels keep their stored colou
 not composited onto a background). Samples deeper than 8 bits (16-bit or float) are rounded \
 to 8 bits with a warning. Images from 1x1 up to 16384 pixels on a side and 40 million pixels \
 in all.
+
+Metadata: the input's ICC profile, EXIF and XMP are stored byte for byte (--metadata picks \
+which, --strip keeps none); a malformed part, EXIF over 1 MiB or an ICC profile or XMP over 4 MiB \
+is left out with a warning. The pixels are stored as the input stores them: an EXIF orientation \
+stays a tag for viewers to apply, as with cwebp -metadata all. `-v` reports the metadata's bytes \
+apart from the image's, and the bits per pixel are the image's.
 
 --target-bpp encodes several times, searching the continuous quality scale (bracketing, then \
 interpolation and bisection) for the file size closest to the target; `-v` shows the quality \
@@ -47,6 +54,10 @@ temporary file and renamed, so an interrupted run leaves no partial file; an exi
 is kept unless --force (a device or FIFO, such as /dev/null, is written into directly). \
 With several inputs, one that fails is reported and the others are still decoded; the exit \
 status is then non-zero.
+
+The stream's ICC profile, EXIF and XMP are written into PNG, JPEG and WebP outputs (TIFF: the \
+profile only; BMP and PPM: none), with a warning for each part an output cannot hold; --strip \
+writes none. The EXIF orientation stays a tag: the pixels are as stored.
 
 Decoding runs on the CPU in arithmetic that is the same on every machine: a file gives the \
 same pixels wherever it is decoded, whatever device encoded it.";
@@ -95,8 +106,67 @@ pub struct EncodeArgs {
     /// Any decoder reads the result, to the same pixels.
     #[arg(long, default_value = "auto", value_name = "cpu|gpu|auto")]
     device: DeviceChoice,
+    /// Metadata to keep from the input: all, none, or a list of icc, exif, xmp. The pixels
+    /// are stored as the input stores them; EXIF keeps its orientation tag.
+    #[arg(long, value_name = "all|none|icc,exif,xmp", default_value = "all", value_parser = parse_metadata_choice)]
+    metadata: MetadataChoice,
+    /// Keep no metadata (the same as --metadata none).
+    #[arg(long, conflicts_with = "metadata")]
+    strip: bool,
     #[command(flatten)]
     run: RunArgs,
+}
+
+/// Which metadata parts `--metadata` keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetadataChoice {
+    icc: bool,
+    exif: bool,
+    xmp: bool,
+}
+
+impl MetadataChoice {
+    const ALL: Self = Self {
+        icc: true,
+        exif: true,
+        xmp: true,
+    };
+    const NONE: Self = Self {
+        icc: false,
+        exif: false,
+        xmp: false,
+    };
+
+    /// The parts of `metadata` this choice keeps.
+    fn select(self, metadata: Metadata) -> Metadata {
+        Metadata {
+            icc: metadata.icc.filter(|_| self.icc),
+            exif: metadata.exif.filter(|_| self.exif),
+            xmp: metadata.xmp.filter(|_| self.xmp),
+        }
+    }
+}
+
+fn parse_metadata_choice(s: &str) -> std::result::Result<MetadataChoice, String> {
+    match s {
+        "all" => return Ok(MetadataChoice::ALL),
+        "none" => return Ok(MetadataChoice::NONE),
+        _ => {}
+    }
+    let mut choice = MetadataChoice::NONE;
+    for part in s.split(',') {
+        match part.trim() {
+            "icc" => choice.icc = true,
+            "exif" => choice.exif = true,
+            "xmp" => choice.xmp = true,
+            other => {
+                return Err(format!(
+                "`{other}` is not a kind of metadata: use all, none, or a list of icc, exif, xmp"
+            ))
+            }
+        }
+    }
+    Ok(choice)
 }
 
 /// Options that `encode` and `decode` share: which network, how many inputs at once.
@@ -173,6 +243,10 @@ pub struct DecodeArgs {
     /// machine. (Accepted so that older scripts that pass it still run.)
     #[arg(long, hide = true, value_name = "cpu|gpu|auto")]
     device: Option<DeviceChoice>,
+    /// Write no metadata into the output image (by default the stream's ICC profile, EXIF
+    /// and XMP go into the formats that hold them).
+    #[arg(long)]
+    strip: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -442,6 +516,14 @@ fn encode_one(
         say(&format!("ansel: {input}: warning: {w}"));
     }
     let img = loaded.image;
+    let choice = if a.strip {
+        MetadataChoice::NONE
+    } else {
+        a.metadata
+    };
+    let metadata = keep_valid(choice.select(loaded.metadata), |m| {
+        say(&format!("ansel: {input}: warning: {m}"))
+    });
     let t_load = t.elapsed();
     let t = Instant::now();
     let refinement = Refinement::steps(a.refine);
@@ -453,27 +535,73 @@ fn encode_one(
         bytes: stream,
         quality,
     } = codec
-        .encode(&img, options.refine(refinement))
+        .encode_with_metadata(&img, options.refine(refinement), &metadata)
         .map_err(|e| format!("{input}: {e}"))?;
     let t_code = t.elapsed();
     let t = Instant::now();
     job.output.write(&stream, a.run.force)?;
     let t_write = t.elapsed();
-    let bpp = 8.0 * stream.len() as f64 / (img.width() as f64 * img.height() as f64);
+    // The rate is the image's: metadata bytes are counted apart.
+    let (image_bytes, _) = ansel::metadata::split_size(stream.len() as u64, &metadata);
+    let bpp = 8.0 * image_bytes as f64 / (img.width() as f64 * img.height() as f64);
     let target = a
         .target_bpp
         .map_or(String::new(), |t| format!(" (target {t} bpp)"));
     Ok(format!(
-        "{input} → {}: {}×{}, quality {quality:.3}, {} bytes, {bpp:.4} bpp{target}; \
+        "{input} → {}: {}×{}, quality {quality:.3}, {}, {bpp:.4} bpp{target}; \
          load {}, encode {}, write {}",
         job.output,
         img.width(),
         img.height(),
-        stream.len(),
+        size_words(stream.len() as u64, &metadata),
         ms(t_load),
         ms(t_code),
         ms(t_write),
     ))
+}
+
+/// `metadata` without the parts a stream cannot hold (too large, malformed), each reported
+/// through `warn`.
+fn keep_valid(metadata: Metadata, warn: impl Fn(&str)) -> Metadata {
+    let check = |kind: SectionKind, part: Option<Vec<u8>>| {
+        part.filter(|data| match ansel::codec_format::check_part(kind, data) {
+            Ok(()) => true,
+            Err(e) => {
+                warn(&format!("{kind} not kept: {e}"));
+                false
+            }
+        })
+    };
+    Metadata {
+        icc: check(SectionKind::Icc, metadata.icc),
+        exif: check(SectionKind::Exif, metadata.exif),
+        xmp: check(SectionKind::Xmp, metadata.xmp),
+    }
+}
+
+/// "N bytes", and with metadata "N bytes (I image + M metadata: ICC a, EXIF b, XMP c)".
+fn size_words(total: u64, metadata: &Metadata) -> String {
+    if metadata.is_empty() {
+        return format!("{total} bytes");
+    }
+    let (image, meta) = ansel::metadata::split_size(total, metadata);
+    let parts: Vec<String> = metadata
+        .parts()
+        .map(|(kind, data)| format!("{} {}", short_name(kind), data.len()))
+        .collect();
+    format!(
+        "{total} bytes ({image} image + {meta} metadata: {})",
+        parts.join(", ")
+    )
+}
+
+/// ICC, EXIF, XMP.
+fn short_name(kind: SectionKind) -> &'static str {
+    match kind {
+        SectionKind::Icc => "ICC",
+        SectionKind::Exif => "EXIF",
+        _ => "XMP",
+    }
 }
 
 /// Runs `ansel decode`.
@@ -488,8 +616,8 @@ pub fn decode(a: DecodeArgs) -> Result<()> {
         eprintln!("ansel: note: --device is ignored: decoding runs on the CPU (the same pixels on every machine)");
     }
     let decoder = load_decoder(&a.run.model, a.run.verbose)?;
-    run_all(&jobs, a.run.jobs, a.run.verbose, |job, _| {
-        decode_one(&decoder, job, &a)
+    run_all(&jobs, a.run.jobs, a.run.verbose, |job, say| {
+        decode_one(&decoder, job, &a, say)
     })
 }
 
@@ -529,16 +657,21 @@ fn output_format(
     Ok(format)
 }
 
-/// `img` in `format`; the PNM family is written as binary PPM (P6), or PAM (P7) for a
-/// `.pam` file.
+/// `img` in `format` with as much of `metadata` as the format holds; the PNM family (which
+/// holds none) is written as binary PPM (P6), or PAM (P7) for a `.pam` file.
 fn encode_image(
     img: &image::RgbImage,
     format: ImageFormat,
     sink: &Sink,
-) -> std::result::Result<Vec<u8>, String> {
+    metadata: &Metadata,
+) -> std::result::Result<ansel::metadata::Written, String> {
     use image::codecs::pnm::{PnmEncoder, PnmSubtype, SampleEncoding};
+    if format != ImageFormat::Pnm {
+        return ansel::metadata::write_image(img, format, metadata)
+            .map_err(|e| format!("{sink}: {e}"));
+    }
     let mut buf = Vec::new();
-    let result = if format == ImageFormat::Pnm {
+    let result = {
         let pam = matches!(sink, Sink::File(p)
             if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pam")));
         let subtype = if pam {
@@ -547,14 +680,20 @@ fn encode_image(
             PnmSubtype::Pixmap(SampleEncoding::Binary)
         };
         img.write_with_encoder(PnmEncoder::new(&mut buf).with_subtype(subtype))
-    } else {
-        img.write_to(&mut std::io::Cursor::new(&mut buf), format)
     };
     result.map_err(|e| format!("{sink}: {e}"))?;
-    Ok(buf)
+    Ok(ansel::metadata::Written {
+        bytes: buf,
+        dropped: metadata.parts().map(|(kind, _)| kind).collect(),
+    })
 }
 
-fn decode_one(decoder: &Decoder, job: &Job, a: &DecodeArgs) -> std::result::Result<String, String> {
+fn decode_one(
+    decoder: &Decoder,
+    job: &Job,
+    a: &DecodeArgs,
+    say: &dyn Fn(&str),
+) -> std::result::Result<String, String> {
     let input = &job.input;
     job.output.check(a.run.force, "image data")?;
     let format = output_format(&job.output, a.format)?;
@@ -565,7 +704,7 @@ fn decode_one(decoder: &Decoder, job: &Job, a: &DecodeArgs) -> std::result::Resu
     }
     let t_read = t.elapsed();
     let t = Instant::now();
-    let img = decoder.decode(&bytes).map_err(|e| match e {
+    let (img, metadata) = decoder.decode_with_metadata(&bytes).map_err(|e| match e {
         ansel::Error::WrongModel { .. } => {
             format!("{input}: {e} (decode it with --model and the package it was made with)")
         }
@@ -573,16 +712,41 @@ fn decode_one(decoder: &Decoder, job: &Job, a: &DecodeArgs) -> std::result::Resu
     })?;
     let t_code = t.elapsed();
     let t = Instant::now();
-    let encoded = encode_image(&img, format, &job.output)?;
-    job.output.write(&encoded, a.run.force)?;
+    let metadata = if a.strip {
+        Metadata::default()
+    } else {
+        metadata
+    };
+    let encoded = encode_image(&img, format, &job.output, &metadata)?;
+    for kind in &encoded.dropped {
+        say(&format!(
+            "ansel: {input}: warning: {} cannot hold the {kind}; not written to {}",
+            format_name(format),
+            job.output
+        ));
+    }
+    let orientation = metadata
+        .exif
+        .as_deref()
+        .and_then(|e| ansel::metadata::exif_summary(e).orientation)
+        .filter(|&o| o != 1);
+    if let (Some(o), true) = (orientation, encoded.dropped.contains(&SectionKind::Exif)) {
+        say(&format!(
+            "ansel: {input}: warning: the EXIF orientation {o} ({}) is lost with it: \
+             the pixels are as stored, not rotated",
+            ansel::metadata::orientation_words(o)
+        ));
+    }
+    job.output.write(&encoded.bytes, a.run.force)?;
     let t_write = t.elapsed();
-    let bpp = 8.0 * bytes.len() as f64 / (img.width() as f64 * img.height() as f64);
+    let (image_bytes, _) = ansel::metadata::split_size(bytes.len() as u64, &metadata);
+    let bpp = 8.0 * image_bytes as f64 / (img.width() as f64 * img.height() as f64);
     Ok(format!(
-        "{input} → {}: {}×{}, {} bytes, {bpp:.4} bpp; read {}, decode {}, write {} {}",
+        "{input} → {}: {}×{}, {}, {bpp:.4} bpp; read {}, decode {}, write {} {}",
         job.output,
         img.width(),
         img.height(),
-        bytes.len(),
+        size_words(bytes.len() as u64, &metadata),
         ms(t_read),
         ms(t_code),
         format_name(format),
@@ -597,7 +761,27 @@ pub fn info(a: InfoArgs) -> Result<()> {
     let info =
         Container::inspect(&bytes, &Limits::default()).map_err(|e| format!("{source}: {e}"))?;
     let h = &info.header;
-    let bpp = 8.0 * info.file_len as f64 / h.pixel_count() as f64;
+    // The metadata sections of tile 0 (the reader checked them), and the image's own rate.
+    let mut metadata = Metadata::default();
+    for s in info.tiles[0]
+        .sections
+        .iter()
+        .filter(|s| s.kind.is_metadata())
+    {
+        let data = bytes[s.offset as usize..][..s.len as usize].to_vec();
+        match s.kind {
+            SectionKind::Icc => metadata.icc = Some(data),
+            SectionKind::Exif => metadata.exif = Some(data),
+            _ => metadata.xmp = Some(data),
+        }
+    }
+    let (image_bytes, metadata_bytes) = ansel::metadata::split_size(info.file_len, &metadata);
+    let bpp = 8.0 * image_bytes as f64 / h.pixel_count() as f64;
+    let exif = metadata.exif.as_deref().map(ansel::metadata::exif_summary);
+    let icc_description = metadata
+        .icc
+        .as_deref()
+        .and_then(ansel::metadata::icc_description);
     if a.json {
         let tiles: Vec<_> = info
             .tiles
@@ -623,6 +807,16 @@ pub fn info(a: InfoArgs) -> Result<()> {
             "tile_width": h.tile_width,
             "tile_height": h.tile_height,
             "bpp": bpp,
+            "metadata": {
+                "bytes": metadata_bytes,
+                "icc": metadata.icc.as_ref().map(|d| serde_json::json!({
+                    "bytes": d.len(), "description": icc_description,
+                })),
+                "exif": metadata.exif.as_ref().zip(exif.as_ref()).map(|(d, e)| serde_json::json!({
+                    "bytes": d.len(), "orientation": e.orientation, "make": e.make, "model": e.model,
+                })),
+                "xmp": metadata.xmp.as_ref().map(|d| serde_json::json!({ "bytes": d.len() })),
+            },
             "tiles": tiles,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -642,7 +836,37 @@ pub fn info(a: InfoArgs) -> Result<()> {
             h.tile_width,
             h.tile_height
         );
-        outln!("  rate     {bpp:.4} bpp");
+        if metadata.is_empty() {
+            outln!("  rate     {bpp:.4} bpp");
+        } else {
+            outln!(
+                "  rate     {bpp:.4} bpp (the image's {image_bytes} bytes; \
+                 metadata {metadata_bytes} bytes apart)"
+            );
+        }
+        if let Some(icc) = &metadata.icc {
+            let name = icc_description.map_or(String::new(), |d| format!(", \"{d}\""));
+            outln!("  icc      {} B{name}", icc.len());
+        }
+        if let (Some(data), Some(e)) = (&metadata.exif, &exif) {
+            let mut words = vec![format!("{} B", data.len())];
+            if let Some(o) = e.orientation {
+                let how = ansel::metadata::orientation_words(o);
+                words.push(format!("orientation {o} ({how})"));
+            }
+            let camera: Vec<&str> = [&e.make, &e.model]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            if !camera.is_empty() {
+                words.push(format!("camera {}", camera.join(" ")));
+            }
+            outln!("  exif     {}", words.join(", "));
+        }
+        if let Some(xmp) = &metadata.xmp {
+            outln!("  xmp      {} B", xmp.len());
+        }
         for (i, t) in info.tiles.iter().enumerate() {
             let secs: Vec<String> = t
                 .sections

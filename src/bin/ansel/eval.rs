@@ -23,7 +23,8 @@ use ansel::Refinement;
 #[derive(Args)]
 #[command(after_help = "\
 Every image is encoded and decoded through the real bitstream at every quality. bpp = 8 × bytes of the \
-.ansel stream / (W × H); PSNR on RGB 0–255 with the MSE over all channels; MS-SSIM on RGB (5 scales, 11×11 \
+.ansel stream / (W × H), the image payload alone: eval stores none of the inputs' metadata (ICC profile, \
+EXIF, XMP), whose bytes `ansel encode` adds on top and `ansel encode -v` reports apart; PSNR on RGB 0–255 with the MSE over all channels; MS-SSIM on RGB (5 scales, 11×11 \
 Gaussian window σ = 1.5, standard weights, per channel then averaged); means are plain means over the images, as \
 CompressAI computes them. Times are wall seconds of Codec::encode / Codec::decode per image (image in memory). \
 BD-rate is Bjøntegaard's delta rate on the PSNR curves, with the classic cubic fit and with PCHIP. Output files \
@@ -365,7 +366,7 @@ fn describe(
     );
     let description = format!(
         "{name} on {dataset} ({n} images), qualities {q}; {model}{refine}. Command: {command}. bpp = 8*bytes of the .ansel \
-         stream/(W*H). PSNR/MS-SSIM on RGB 0..255 (CompressAI definitions), plain mean over images. Times: wall \
+         stream/(W*H), image payload alone (no metadata stored). PSNR/MS-SSIM on RGB 0..255 (CompressAI definitions), plain mean over images. Times: wall \
          seconds per image of Codec::encode / Codec::decode in-process (image in memory, model loaded), on \
          {device}, {jobs} (image, quality) pair(s) at a time on {cores} cores. ansel {version}.",
         name = a.name,

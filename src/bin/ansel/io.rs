@@ -6,7 +6,8 @@ use std::io::{Cursor, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use ansel::output::{self, Existing, WriteError};
-use image::{ColorType, ImageFormat, ImageReader, RgbImage};
+use ansel::Metadata;
+use image::{ColorType, DynamicImage, ImageFormat, ImageReader, RgbImage};
 
 /// Where a command reads from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -137,6 +138,8 @@ pub struct LoadedImage {
     pub image: RgbImage,
     /// Warnings for the user: a dropped alpha channel, samples rounded to 8 bits.
     pub warnings: Vec<String>,
+    /// The ICC profile, EXIF and XMP the file carries, as its decoder gives them.
+    pub metadata: Metadata,
 }
 
 /// Decodes an image file's bytes with the input policy of `ansel encode`: the format is
@@ -169,7 +172,9 @@ pub fn load_image(bytes: &[u8], source: &Source) -> Result<LoadedImage, String> 
     let bad = |e: image::ImageError| format!("{source}: cannot decode the {name} image: {e}");
     let (width, height) = reader()?.into_dimensions().map_err(bad)?;
     ansel::check_dimensions(width, height).map_err(|e| format!("{source}: {e}"))?;
-    let decoded = reader()?.decode().map_err(bad)?;
+    let mut decoder = reader()?.into_decoder().map_err(bad)?;
+    let metadata = ansel::metadata::read_from_decoder(&mut decoder).map_err(bad)?;
+    let decoded = DynamicImage::from_decoder(decoder).map_err(bad)?;
     let color = decoded.color();
     let mut warnings = Vec::new();
     if color.has_alpha() {
@@ -189,7 +194,11 @@ pub fn load_image(bytes: &[u8], source: &Source) -> Result<LoadedImage, String> 
         warnings.push(format!("{kind} samples rounded to 8 bits"));
     }
     let (image, _) = ansel::image_io::to_rgb8(decoded);
-    Ok(LoadedImage { image, warnings })
+    Ok(LoadedImage {
+        image,
+        warnings,
+        metadata,
+    })
 }
 
 /// The usual name of an image format.
