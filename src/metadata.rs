@@ -283,55 +283,56 @@ pub fn write_image(
         .filter(|_| kept.contains(&SectionKind::Icc));
 
     let (w, h) = image.dimensions();
-    let raw = image.as_raw();
     let mut bytes = Vec::new();
-    let unsupported = |e: image::error::UnsupportedError| image::ImageError::Unsupported(e);
+    // The image through `encoder`, with the profile and EXIF it is to carry.
+    fn write(
+        mut encoder: impl ImageEncoder,
+        icc: Option<Vec<u8>>,
+        exif: Option<Vec<u8>>,
+        image: &RgbImage,
+    ) -> image::ImageResult<()> {
+        let unsupported = image::ImageError::Unsupported;
+        if let Some(icc) = icc {
+            encoder.set_icc_profile(icc).map_err(unsupported)?;
+        }
+        if let Some(exif) = exif {
+            encoder.set_exif_metadata(exif).map_err(unsupported)?;
+        }
+        let (w, h) = image.dimensions();
+        encoder.write_image(image.as_raw(), w, h, ExtendedColorType::Rgb8)
+    }
     match format {
         ImageFormat::Png => {
-            let mut encoder = PngEncoder::new(&mut bytes);
-            if let Some(icc) = icc {
-                encoder.set_icc_profile(icc).map_err(unsupported)?;
-            }
-            if let Some(exif) = exif {
-                encoder.set_exif_metadata(exif).map_err(unsupported)?;
-            }
-            encoder.write_image(raw, w, h, ExtendedColorType::Rgb8)?;
+            write(PngEncoder::new(&mut bytes), icc, exif, image)?;
             if let Some(xmp) = xmp {
                 bytes = png_with_xmp(&bytes, xmp);
             }
         }
         ImageFormat::Jpeg => {
-            let mut encoder = JpegEncoder::new(&mut bytes);
-            if let Some(icc) = icc {
-                encoder.set_icc_profile(icc).map_err(unsupported)?;
-            }
-            if let Some(exif) = exif {
-                encoder.set_exif_metadata(exif).map_err(unsupported)?;
-            }
-            encoder.write_image(raw, w, h, ExtendedColorType::Rgb8)?;
+            write(JpegEncoder::new(&mut bytes), icc, exif, image)?;
             if let Some(xmp) = xmp {
                 bytes = jpeg_with_xmp(&bytes, xmp);
             }
         }
         ImageFormat::WebP => {
-            let mut encoder = image::codecs::webp::WebPEncoder::new_lossless(&mut bytes);
-            if let Some(icc) = icc {
-                encoder.set_icc_profile(icc).map_err(unsupported)?;
-            }
-            if let Some(exif) = exif {
-                encoder.set_exif_metadata(exif).map_err(unsupported)?;
-            }
-            encoder.write_image(raw, w, h, ExtendedColorType::Rgb8)?;
+            write(
+                image::codecs::webp::WebPEncoder::new_lossless(&mut bytes),
+                icc,
+                exif,
+                image,
+            )?;
             if let Some(xmp) = xmp {
                 bytes = webp_with_xmp(&bytes, xmp, w, h);
             }
         }
         ImageFormat::Tiff => {
-            let mut encoder = TiffEncoder::new(std::io::Cursor::new(&mut bytes));
-            if let Some(icc) = icc {
-                encoder.set_icc_profile(icc).map_err(unsupported)?;
-            }
-            encoder.write_image(raw, w, h, ExtendedColorType::Rgb8)?;
+            // TIFF keeps the profile only (see `kept_by`).
+            write(
+                TiffEncoder::new(std::io::Cursor::new(&mut bytes)),
+                icc,
+                None,
+                image,
+            )?;
         }
         other => image.write_to(&mut std::io::Cursor::new(&mut bytes), other)?,
     }
@@ -433,6 +434,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "formats")]
     #[test]
     fn crc32_is_the_png_crc() {
         assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
