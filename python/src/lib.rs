@@ -299,7 +299,40 @@ fn info<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("model", model)?;
     d.set_item("tile_width", h.tile_width)?;
     d.set_item("tile_height", h.tile_height)?;
-    d.set_item("bpp", 8.0 * info.file_len as f64 / h.pixel_count() as f64)?;
+    // As `ansel info --json`: the rate is the image's, the metadata counted apart.
+    let metadata = ansel::metadata::read(data).map_err(|e| DecodeError::new_err(e.to_string()))?;
+    let (image_bytes, metadata_bytes) = ansel::metadata::split_size(info.file_len, &metadata);
+    d.set_item("bpp", 8.0 * image_bytes as f64 / h.pixel_count() as f64)?;
+    let meta = PyDict::new(py);
+    meta.set_item("bytes", metadata_bytes)?;
+    let part = |bytes: &[u8]| -> PyResult<Bound<'py, PyDict>> {
+        let part = PyDict::new(py);
+        part.set_item("bytes", bytes.len())?;
+        Ok(part)
+    };
+    let icc = match metadata.icc.as_deref() {
+        Some(icc) => {
+            let p = part(icc)?;
+            p.set_item("description", ansel::metadata::icc_description(icc))?;
+            Some(p)
+        }
+        None => None,
+    };
+    let exif = match metadata.exif.as_deref() {
+        Some(exif) => {
+            let summary = ansel::metadata::exif_summary(exif);
+            let p = part(exif)?;
+            p.set_item("orientation", summary.orientation)?;
+            p.set_item("make", summary.make)?;
+            p.set_item("model", summary.model)?;
+            Some(p)
+        }
+        None => None,
+    };
+    meta.set_item("icc", icc)?;
+    meta.set_item("exif", exif)?;
+    meta.set_item("xmp", metadata.xmp.as_deref().map(part).transpose()?)?;
+    d.set_item("metadata", meta)?;
     let tiles = PyList::empty(py);
     for t in &info.tiles {
         let tile = PyDict::new(py);

@@ -86,6 +86,26 @@ def test_info_equals_cli_json(cli, rgb, tmp_path):
     assert (got["width"], got["height"], got["quality"]) == (72, 48, 6.0)
 
 
+def test_info_of_a_stream_with_metadata_equals_cli_json(cli, rgb, tmp_path):
+    from PIL import Image, ImageCms
+
+    path, pixels = rgb
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    tagged = tmp_path / "tagged.png"
+    Image.fromarray(pixels).save(tagged, icc_profile=icc, exif=exif.tobytes())
+    out = tmp_path / "tagged.ansel"
+    stream = cli.encode(tagged, out, "-q", 4)
+    expected = cli.info(out)
+    del expected["file"]
+    got = ansel.info(stream)
+    assert got == expected
+    assert got["metadata"]["icc"]["bytes"] == len(icc)
+    assert got["metadata"]["exif"]["orientation"] == 6
+    assert got["metadata"]["xmp"] is None
+
+
 def test_model_package(rgb, tmp_path):
     _, pixels = rgb
     # The embedded model's own package gives the embedded model's streams.
