@@ -15,16 +15,18 @@ fn tables() -> &'static [CodingTables; 2] {
     static TABLES: OnceLock<[CodingTables; 2]> = OnceLock::new();
     TABLES.get_or_init(|| {
         let package = Package::from_bytes(DEFAULT).unwrap();
-        [&package.y_tables, &package.z_tables].map(|bytes| {
-            CodingTables::new(&TableSet::from_bytes(bytes).unwrap()).unwrap()
-        })
+        let network = &package.networks()[0];
+        [&network.y_tables, &network.z_tables]
+            .map(|bytes| CodingTables::new(&TableSet::from_bytes(bytes).unwrap()).unwrap())
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     // First byte: which tables; next two: how many symbols; then an index a byte (wrapping
     // past the last table, which the decoder must refuse or take); the rest is the stream.
-    let [which, n0, n1, rest @ ..] = data else { return };
+    let [which, n0, n1, rest @ ..] = data else {
+        return;
+    };
     let tables = &tables()[usize::from(*which & 1)];
     let count = usize::from(u16::from_le_bytes([*n0, *n1]) % 4096).min(rest.len());
     let (indexes, stream) = rest.split_at(count);
