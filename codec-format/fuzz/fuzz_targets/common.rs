@@ -35,7 +35,9 @@ pub fn check(data: &[u8], limits: &Limits) {
     assert_eq!(again.to_bytes().unwrap(), bytes);
     // Whatever metadata was read passes the writer's checks, and survives.
     let metadata = container.metadata();
-    metadata.validate().expect("metadata that was read is valid");
+    metadata
+        .validate()
+        .expect("metadata that was read is valid");
     assert_eq!(again.metadata(), metadata);
     // Canonical encoding: a file declaring the version the writer picks for
     // it (1.1 with metadata, 1.0 without) is re-written identically (checksum

@@ -28,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
     match decoder().decode_with_metadata(data) {
         Ok((image, metadata)) => {
             let container = parsed.expect("a decoded stream parses");
-            assert_eq!(image.dimensions(), (container.header.width, container.header.height));
+            assert_eq!(
+                image.dimensions(),
+                (container.header.width, container.header.height)
+            );
             assert_eq!(metadata, container.metadata());
             // What `ansel info` shows of it: never a panic.
             if let Some(icc) = &metadata.icc {

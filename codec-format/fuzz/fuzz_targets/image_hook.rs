@@ -10,7 +10,9 @@ use image::ImageDecoder;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut decoder) = AnselDecoder::new(Cursor::new(data)) else { return };
+    let Ok(mut decoder) = AnselDecoder::new(Cursor::new(data)) else {
+        return;
+    };
     // The metadata methods answer before the pixels are decoded.
     let _ = decoder.icc_profile().expect("the container was read");
     let _ = decoder.xmp_metadata().expect("the container was read");
