@@ -38,6 +38,29 @@ pub enum Conversion {
     ReducedDepth,
 }
 
+/// What converting an image of `color` to 8-bit RGB loses, as warnings for the user: the
+/// alpha channel, and samples deeper than 8 bits.
+pub fn conversion_warnings(color: image::ColorType) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if color.has_alpha() {
+        warnings.push(
+            "alpha channel dropped (the codec stores no transparency; \
+             transparent pixels keep their stored colour)"
+                .to_string(),
+        );
+    }
+    let bits = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count());
+    if bits > 8 {
+        let kind = if matches!(color, image::ColorType::Rgb32F | image::ColorType::Rgba32F) {
+            "32-bit float"
+        } else {
+            "16-bit"
+        };
+        warnings.push(format!("{kind} samples rounded to 8 bits"));
+    }
+    warnings
+}
+
 /// Converts any decoded image to 8-bit RGB, saying what was lost.
 pub fn to_rgb8(img: DynamicImage) -> (RgbImage, Conversion) {
     use image::ColorType::*;

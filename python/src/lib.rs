@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use ansel::codec_format::{Container, Limits};
 use ansel::{EncodeOptions, Error, Package};
-use image::{ColorType, ImageFormat, ImageReader, RgbImage};
+use image::{ImageFormat, ImageReader, RgbImage};
 use numpy::ndarray::Array3;
 use numpy::{IntoPyArray, PyArray3, PyReadonlyArray3};
 use pyo3::create_exception;
@@ -243,24 +243,7 @@ fn load_image(bytes: &[u8], source: &str) -> Result<(RgbImage, Vec<String>), Str
     let (width, height) = reader()?.into_dimensions().map_err(bad)?;
     ansel::check_dimensions(width, height).map_err(|e| format!("{source}: {e}"))?;
     let decoded = reader()?.decode().map_err(bad)?;
-    let color = decoded.color();
-    let mut warnings = Vec::new();
-    if color.has_alpha() {
-        warnings.push(
-            "alpha channel dropped (the codec stores no transparency; \
-             transparent pixels keep their stored colour)"
-                .to_string(),
-        );
-    }
-    let bits = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count());
-    if bits > 8 {
-        let kind = if matches!(color, ColorType::Rgb32F | ColorType::Rgba32F) {
-            "32-bit float"
-        } else {
-            "16-bit"
-        };
-        warnings.push(format!("{kind} samples rounded to 8 bits"));
-    }
+    let warnings = ansel::image_io::conversion_warnings(decoded.color());
     let (image, _) = ansel::image_io::to_rgb8(decoded);
     Ok((image, warnings))
 }

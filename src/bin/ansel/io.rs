@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ansel::output::{self, Existing, WriteError};
 use ansel::Metadata;
-use image::{ColorType, DynamicImage, ImageFormat, ImageReader, RgbImage};
+use image::{DynamicImage, ImageFormat, ImageReader, RgbImage};
 
 /// Where a command reads from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,24 +175,7 @@ pub fn load_image(bytes: &[u8], source: &Source) -> Result<LoadedImage, String> 
     let mut decoder = reader()?.into_decoder().map_err(bad)?;
     let metadata = ansel::metadata::read_from_decoder(&mut decoder).map_err(bad)?;
     let decoded = DynamicImage::from_decoder(decoder).map_err(bad)?;
-    let color = decoded.color();
-    let mut warnings = Vec::new();
-    if color.has_alpha() {
-        warnings.push(
-            "alpha channel dropped (the codec stores no transparency; \
-             transparent pixels keep their stored colour)"
-                .to_string(),
-        );
-    }
-    let bits = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count());
-    if bits > 8 {
-        let kind = if matches!(color, ColorType::Rgb32F | ColorType::Rgba32F) {
-            "32-bit float"
-        } else {
-            "16-bit"
-        };
-        warnings.push(format!("{kind} samples rounded to 8 bits"));
-    }
+    let warnings = ansel::image_io::conversion_warnings(decoded.color());
     let (image, _) = ansel::image_io::to_rgb8(decoded);
     Ok(LoadedImage {
         image,
