@@ -109,6 +109,13 @@ impl SelectedDevice {
         }
     }
 
+    /// A software Vulkan adapter (Mesa's lavapipe) through wgpu: runs the GPU code path on a
+    /// machine without a GPU, for tests. [`DeviceChoice::Auto`] and [`DeviceChoice::Gpu`]
+    /// never take it; without the `wgpu` feature, or with no such adapter, an [`Error::Device`].
+    pub fn software_gpu() -> Result<Self, Error> {
+        software_gpu()
+    }
+
     /// The burn device.
     pub fn device(&self) -> &Device {
         &self.device
@@ -155,11 +162,53 @@ fn gpu() -> Result<SelectedDevice, Error> {
     ))
 }
 
+#[cfg(not(feature = "wgpu"))]
+fn software_gpu() -> Result<SelectedDevice, Error> {
+    gpu()
+}
+
+/// Initialises the wgpu adapter of `kind`; no adapter of that kind is an error (wgpu reports it
+/// by an error or, in some versions, a panic).
+#[cfg(feature = "wgpu")]
+fn wgpu_device(kind: burn::tensor::DeviceKind, name: &str) -> Result<SelectedDevice, String> {
+    match std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind).init()) {
+        Ok(Ok(device)) => Ok(SelectedDevice {
+            device,
+            gpu: true,
+            description: format!("gpu (wgpu, {name})"),
+            fallback: None,
+        }),
+        Ok(Err(e)) => Err(format!("{name}: {e}")),
+        Err(_) => Err(format!("{name}: not found")),
+    }
+}
+
+// wgpu registers an adapter's runtime once per process (a second `init` of the same kind
+// fails), so each selection is made once and remembered.
+#[cfg(feature = "wgpu")]
+fn software_gpu() -> Result<SelectedDevice, Error> {
+    static SELECTED: std::sync::OnceLock<Result<SelectedDevice, String>> =
+        std::sync::OnceLock::new();
+    SELECTED
+        .get_or_init(|| wgpu_device(burn::tensor::DeviceKind::Cpu, "software adapter"))
+        .clone()
+        .map_err(|e| Error::Device(format!("no software wgpu adapter ({e})")))
+}
+
 #[cfg(feature = "wgpu")]
 fn gpu() -> Result<SelectedDevice, Error> {
+    static SELECTED: std::sync::OnceLock<Result<SelectedDevice, String>> =
+        std::sync::OnceLock::new();
+    SELECTED
+        .get_or_init(hardware_gpu)
+        .clone()
+        .map_err(Error::Device)
+}
+
+#[cfg(feature = "wgpu")]
+fn hardware_gpu() -> Result<SelectedDevice, String> {
     use burn::tensor::DeviceKind;
-    // Hardware adapters only, best first; initialisation fails (or, in some wgpu versions,
-    // panics) when there is no adapter of a kind, so both count as "not there".
+    // Hardware adapters only, best first.
     let kinds = [
         (DeviceKind::DiscreteGpu(0), "discrete 0"),
         (DeviceKind::IntegratedGpu(0), "integrated 0"),
@@ -167,24 +216,12 @@ fn gpu() -> Result<SelectedDevice, Error> {
     ];
     let mut tried = Vec::new();
     for (kind, name) in kinds {
-        let attempt = std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind).init());
-        match attempt {
-            Ok(Ok(device)) => {
-                return Ok(SelectedDevice {
-                    device,
-                    gpu: true,
-                    description: format!("gpu (wgpu, {name})"),
-                    fallback: None,
-                })
-            }
-            Ok(Err(e)) => tried.push(format!("{name}: {e}")),
-            Err(_) => tried.push(format!("{name}: not found")),
+        match wgpu_device(kind, name) {
+            Ok(device) => return Ok(device),
+            Err(e) => tried.push(e),
         }
     }
-    Err(Error::Device(format!(
-        "no GPU adapter found ({})",
-        tried.join("; ")
-    )))
+    Err(format!("no GPU adapter found ({})", tried.join("; ")))
 }
 
 #[cfg(test)]
