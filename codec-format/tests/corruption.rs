@@ -7,6 +7,10 @@ mod common;
 use codec_format::{Container, Error, Limits};
 use common::{minimal, no_crc, spec_example};
 
+/// Every position (and byte value) natively; a sample under miri, which interprets each parse
+/// thousands of times more slowly.
+const STEP: usize = if cfg!(miri) { 13 } else { 1 };
+
 fn samples() -> Vec<Vec<u8>> {
     vec![
         spec_example().to_bytes().unwrap(),
@@ -19,7 +23,7 @@ fn samples() -> Vec<Vec<u8>> {
 #[test]
 fn every_prefix_is_an_error() {
     for bytes in samples() {
-        for n in 0..bytes.len() {
+        for n in (0..bytes.len()).step_by(STEP) {
             let prefix = &bytes[..n];
             for limits in [Limits::default(), no_crc()] {
                 let err = Container::from_bytes(prefix, &limits).unwrap_err();
@@ -46,7 +50,7 @@ fn every_prefix_is_an_error() {
 #[test]
 fn every_bit_flip_is_an_error() {
     for bytes in samples() {
-        for i in 0..bytes.len() {
+        for i in (0..bytes.len()).step_by(STEP) {
             for bit in 0..8 {
                 let mut flipped = bytes.clone();
                 flipped[i] ^= 1 << bit;
@@ -69,8 +73,8 @@ fn every_bit_flip_is_an_error() {
 fn every_byte_substitution_without_checksum_is_handled() {
     let mut parsed_ok = 0;
     for bytes in samples() {
-        for i in 0..bytes.len() {
-            for value in 0..=255u8 {
+        for i in (0..bytes.len()).step_by(STEP) {
+            for value in (0..=255u8).step_by(STEP) {
                 let mut patched = bytes.clone();
                 patched[i] = value;
                 let Ok(c) = Container::from_bytes(&patched, &no_crc()) else {
@@ -86,5 +90,8 @@ fn every_byte_substitution_without_checksum_is_handled() {
         }
     }
     // Payload bytes, index checks, quality, model id ... are free-form.
-    assert!(parsed_ok > 1000, "only {parsed_ok} substitutions parsed");
+    assert!(
+        parsed_ok > 1000 / (STEP * STEP),
+        "only {parsed_ok} substitutions parsed"
+    );
 }
