@@ -671,6 +671,7 @@ fn malformed_metadata_is_refused_by_reader_and_writer() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "builds sections of several MiB, too slow to interpret")]
 fn oversized_metadata_is_refused() {
     for kind in [SectionKind::Icc, SectionKind::Exif, SectionKind::Xmp] {
         let limit = kind.max_len().unwrap();

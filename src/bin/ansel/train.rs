@@ -126,9 +126,25 @@ pub struct TrainArgs {
     device: DeviceChoice,
     /// Arithmetic of the convolutions: f32, or bf16 (libtorch only; master weights, optimizer
     /// and everything but the convolutions stay f32). Fast where the CPU has AMX or AVX-512
-    /// BF16.
+    /// BF16, many times slower where it has neither.
     #[arg(long, default_value = "f32", value_name = "f32|bf16")]
     precision: PrecisionArg,
+}
+
+/// Whether the CPU computes bf16 products natively (AVX-512 BF16; every CPU with AMX has it).
+fn cpu_has_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        std::arch::is_aarch64_feature_detected!("bf16")
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
 }
 
 /// `--precision`.
@@ -212,6 +228,12 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     if a.precision == PrecisionArg::Bf16 {
         if a.device != DeviceChoice::Libtorch {
             return Err("--precision bf16 needs --device libtorch".into());
+        }
+        if !cpu_has_bf16() {
+            eprintln!(
+                "warning: this CPU has no bf16 instructions (AVX-512 BF16); libtorch takes a \
+                 scalar path for bf16 matrix products, many times slower than --precision f32"
+            );
         }
         ops::set_libtorch_precision(ops::Precision::Bf16);
     }
