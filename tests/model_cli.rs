@@ -29,6 +29,21 @@ fn model_names_a_missing_package() {
         .stderr(predicates::str::contains("no/such.anselpkg"));
 }
 
+#[test]
+fn converting_a_current_package_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.anselpkg");
+    cargo_bin_cmd!("ansel")
+        .args(["model", "convert", "assets/default.anselpkg", "-o"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "model package version 2 is already current: only version-1 packages need converting",
+        ));
+    assert!(!out.exists(), "nothing written");
+}
+
 /// A reader that stops early (`ansel model | head -1`) ends the command quietly: no panic
 /// about a broken pipe, and success, as `head` expects of its writer.
 #[test]

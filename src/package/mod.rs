@@ -67,6 +67,11 @@ pub enum PackageError {
          `ansel model convert OLD.anselpkg -o NEW.anselpkg` (the model keeps its id)"
     )]
     NeedsConversion,
+    /// `ansel model convert` given a package that is already current.
+    #[error(
+        "model package version {0} is already current: only version-1 packages need converting"
+    )]
+    AlreadyCurrent(u32),
     /// Cut short.
     #[error("model package is truncated")]
     Truncated,
@@ -417,9 +422,9 @@ fn networks_id(networks: &[PackageNetwork]) -> [u8; 16] {
 impl PackageV1 {
     /// Parses and verifies a version-1 package.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PackageError> {
-        let (version, parts) = read_parts(bytes, VERSION)?;
+        let (version, parts) = read_parts(bytes, MULTI_NETWORK_VERSION)?;
         if version != 1 {
-            return Err(PackageError::UnsupportedVersion(version));
+            return Err(PackageError::AlreadyCurrent(version));
         }
         let (weights, z_tables, y_tables) = (
             parts.get(b"WGTS", "WGTS")?.to_vec(),
@@ -653,6 +658,15 @@ mod tests {
         assert!(matches!(
             Package::from_bytes(&newer),
             Err(PackageError::UnsupportedVersion(4))
+        ));
+        assert!(matches!(
+            PackageV1::from_bytes(&newer),
+            Err(PackageError::UnsupportedVersion(4))
+        ));
+        // A current package is not converted again.
+        assert!(matches!(
+            PackageV1::from_bytes(&p.to_bytes()),
+            Err(PackageError::AlreadyCurrent(2))
         ));
     }
 
